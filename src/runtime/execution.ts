@@ -1,0 +1,392 @@
+import type { Blocker, Yielded } from './blocker';
+import type { DecisionLog, DecisionSource } from './decision-source';
+import { type Failure, type FailureKind, KernelFailure, ModelError, signatureOf } from './failure';
+import { FeatureMap, FeatureSalt, hashString, mixHash } from './features';
+import type { KObject } from './kobject';
+import { labelFunction } from './labels';
+import { Lockdep } from './lockdep';
+import { SimThread, type ThreadBody } from './thread';
+import type { TraceEvent } from './trace';
+
+/** Options of one execution, with their defaults in DEFAULT_EXECUTION_OPTIONS. */
+export interface ExecutionOptions {
+  /** Step bound; exceeding it is a HANG failure. */
+  maxSteps: number;
+  /** Record a trace (one event per step). Off costs nothing per step. */
+  trace: boolean;
+  /** Map to collect code and interleaving features into, or null. */
+  features: FeatureMap | null;
+  /**
+   * Like `panic_on_warn`: a WARN ends the execution. When false, WARNs are
+   * collected in `Outcome.warnings` and the execution goes on.
+   */
+  panicOnWarn: boolean;
+}
+
+export const DEFAULT_EXECUTION_OPTIONS: Readonly<ExecutionOptions> = {
+  maxSteps: 100_000,
+  trace: false,
+  features: null,
+  panicOnWarn: true,
+};
+
+/** What one execution produced. */
+export interface Outcome {
+  /** The failure that ended the execution, or the first WARN when it went on; null when clean. */
+  readonly failure: Failure | null;
+  /** Every failure reported (more than one only with panicOnWarn off). */
+  readonly warnings: readonly Failure[];
+  /** Steps run. */
+  readonly steps: number;
+  /** Every real decision, to replay this execution exactly. */
+  readonly decisions: DecisionLog;
+  /** Thread names by id. */
+  readonly threads: readonly string[];
+  /** The trace, when requested. */
+  readonly trace: readonly TraceEvent[] | null;
+}
+
+type QuiescenceHook = (ex: Execution) => void;
+
+/**
+ * One execution: a set of simulated threads run step by step under a
+ * decision source, from the first step until every non-daemon thread has
+ * finished (then daemons drain and the quiescence checks run), or until an
+ * oracle fires. Deterministic: the same threads, source decisions and
+ * options give the same steps, trace and outcome.
+ */
+export class Execution {
+  readonly opts: ExecutionOptions;
+  readonly threads: SimThread[] = [];
+  readonly lockdep: Lockdep;
+  /** Index of the step being run (or about to run). */
+  step = 0;
+  /** True while quiescence hooks run. */
+  quiescent = false;
+
+  private nextOid = 1;
+  private readonly hooks: { name: string; fn: QuiescenceHook }[] = [];
+  private readonly schedule: number[] = [];
+  private readonly choices: number[] = [];
+  private readonly warnings: Failure[] = [];
+  private readonly onceSeen = new Set<string>();
+  private readonly trace: TraceEvent[] | null;
+  private readonly features: FeatureMap | null;
+  private current: SimThread | null = null;
+  private event: TraceEvent | null = null;
+  private fatal: Failure | null = null;
+  private ran = false;
+
+  constructor(readonly source: DecisionSource, opts: Partial<ExecutionOptions> = {}) {
+    this.opts = { ...DEFAULT_EXECUTION_OPTIONS, ...opts };
+    this.trace = this.opts.trace ? [] : null;
+    this.features = this.opts.features;
+    this.lockdep = new Lockdep((t, site, detail, message) => this.failIn(t, 'LOCKDEP', site, detail, message));
+  }
+
+  /**
+   * Creates a thread (ids in spawn order) and runs its body up to its first
+   * `yield`: code before a body's first yield runs at spawn time, outside any
+   * step, so it must not touch shared state. Its first step is then the one
+   * its first yield names.
+   */
+  spawn(name: string, body: ThreadBody, opts: { daemon?: boolean } = {}): SimThread {
+    const t = new SimThread(this, this.threads.length, name, body, opts.daemon === true);
+    this.threads.push(t);
+    const saved = this.current;
+    this.current = t;
+    t.gen = body(t);
+    this.absorb(t, t.gen.next());
+    this.current = saved;
+    return t;
+  }
+
+  /** Registers an end-of-execution check (run in registration order once every thread is done). */
+  onQuiescence(name: string, fn: QuiescenceHook): void {
+    this.hooks.push({ name, fn });
+  }
+
+  newObjectId(): number {
+    return this.nextOid++;
+  }
+
+  /** True when a trace is being recorded (model code may skip building notes otherwise). */
+  get tracing(): boolean {
+    return this.trace !== null;
+  }
+
+  /** The thread running the current step (null at quiescence). */
+  get running(): SimThread | null {
+    return this.current;
+  }
+
+  /** Runs the execution to its outcome. May be called once. */
+  run(): Outcome {
+    if (this.ran) throw new Error('Execution.run() called twice');
+    this.ran = true;
+    this.source.beginExecution({ threads: this.threads.length });
+    try {
+      this.loop();
+      if (this.fatal === null) this.quiesce();
+    } catch (e) {
+      if (!(e instanceof KernelFailure)) throw e;
+    }
+    const failure = this.fatal ?? (this.warnings.length > 0 ? this.warnings[0]! : null);
+    return {
+      failure,
+      warnings: this.warnings,
+      steps: this.step,
+      decisions: { schedule: this.schedule, choices: this.choices },
+      threads: this.threads.map((t) => t.name),
+      trace: this.trace,
+    };
+  }
+
+  private loop(): void {
+    const threads = this.threads;
+    const runnable: number[] = [];
+    const features = this.features;
+    const source = this.source;
+    const maxSteps = this.opts.maxSteps;
+    let last: SimThread | null = null;
+    let lastHash = 0;
+    for (;;) {
+      let count = 0;
+      let live = 0;
+      let daemons = 0;
+      for (let i = 0; i < threads.length; i++) {
+        const th = threads[i]!;
+        if (th.done) continue;
+        if (!th.daemon) live++;
+        const b = th.blocker;
+        if (b === null || b.ready()) {
+          runnable[count++] = i;
+          if (th.daemon) daemons++;
+        } else if (features !== null && !th.contended) {
+          th.contended = true;
+          features.hit(mixHash(FeatureSalt.Contention, hashString(b.label)));
+        }
+      }
+      if (count === 0) {
+        if (live === 0) return;
+        this.deadlock();
+      }
+      // Every non-daemon thread is done: let runnable daemons (the RCU actor) drain, then stop.
+      if (live === 0 && daemons === 0) return;
+      if (this.step >= maxSteps) this.hang();
+      let pick: number;
+      if (count === 1) {
+        pick = runnable[0]!;
+      } else {
+        pick = source.nextThread(runnable, count, last === null ? -1 : last.id, this.step);
+        if (!isRunnable(runnable, count, pick)) {
+          throw new ModelError(`decision source '${source.name}' picked thread ${pick}, which is not runnable`, this.step, '');
+        }
+        this.schedule.push(pick);
+      }
+      const th = threads[pick]!;
+      if (features !== null) {
+        const h = hashString(th.label);
+        features.hit(mixHash(FeatureSalt.Code, h));
+        if (last !== null && last !== th) features.hit(mixHash(FeatureSalt.Switch ^ lastHash, h));
+        lastHash = h;
+        th.contended = false;
+      }
+      this.runStep(th);
+      last = th;
+    }
+  }
+
+  private runStep(th: SimThread): void {
+    this.current = th;
+    if (this.trace !== null) {
+      this.event = { step: this.step, thread: th.id, label: th.label, detail: '', locks: '' };
+      this.trace.push(this.event);
+    }
+    th.blocker = null;
+    let r: IteratorResult<Yielded, void>;
+    try {
+      r = th.gen!.next();
+    } catch (e) {
+      if (e instanceof KernelFailure) {
+        this.finishEvent(th);
+        throw e;
+      }
+      const msg = e instanceof Error ? e.stack ?? e.message : String(e);
+      throw new ModelError(`model error in ${th.name} at step ${this.step} (${th.label}): ${msg}`, this.step, th.name, e);
+    }
+    th.steps++;
+    this.absorb(th, r);
+    this.finishEvent(th);
+    this.step++;
+  }
+
+  /** Takes what a thread's generator returned: its next label and blocker, or its end. */
+  private absorb(th: SimThread, r: IteratorResult<Yielded, void>): void {
+    if (r.done === true) {
+      th.done = true;
+      if (th.held.length > 0) {
+        this.failIn(th, 'LOCKDEP', labelFunction(th.label), 'lock held when thread exits',
+          `${th.name} finished while holding ${th.heldSummary()}`);
+      }
+      if (th.rcuDepth > 0) {
+        this.failIn(th, 'LOCKDEP', labelFunction(th.label), 'rcu_read_lock held when thread exits',
+          `${th.name} finished inside an RCU read section`);
+      }
+    } else {
+      const y = r.value;
+      if (typeof y === 'string') {
+        th.label = y;
+      } else {
+        th.label = y.label;
+        th.blocker = y;
+      }
+    }
+  }
+
+  private finishEvent(th: SimThread): void {
+    if (this.event !== null) {
+      this.event.locks = th.heldSummary();
+      this.event = null;
+    }
+  }
+
+  private quiesce(): void {
+    this.current = null;
+    this.quiescent = true;
+    for (const h of this.hooks) h.fn(this);
+  }
+
+  // ---- services for threads and model code ----------------------------
+
+  /** A nondeterministic choice, asked of the source only when n >= 2, and recorded. */
+  choose(t: SimThread | null, n: number, what: string): number {
+    if (n <= 1) return 0;
+    const v = this.source.nextChoice(n, what);
+    if (!Number.isInteger(v) || v < 0 || v >= n) {
+      throw new ModelError(`decision source '${this.source.name}' chose ${v} outside [0, ${n}) for ${what}`, this.step, t?.name ?? '');
+    }
+    this.choices.push(v);
+    if (this.features !== null) this.features.hit(mixHash(FeatureSalt.Choice ^ hashString(what), v));
+    if (this.event !== null) this.note(`${what}=${v}`);
+    return v;
+  }
+
+  /** Appends to the current trace line. */
+  note(text: string): void {
+    const e = this.event;
+    if (e !== null) e.detail = e.detail === '' ? text : `${e.detail}; ${text}`;
+  }
+
+  /** Records a field access for the trace and the conflict features. */
+  access(t: SimThread, o: KObject, field: string, write: boolean, value: unknown, arrow: string): void {
+    if (this.event !== null) this.note(`${o.name}.${field} ${arrow} ${showValue(value)}`);
+    const features = this.features;
+    if (features === null) return;
+    let m = o.lastAccess;
+    if (m === null) {
+      m = new Map();
+      o.lastAccess = m;
+    }
+    const h = hashString(t.label);
+    const prev = m.get(field);
+    // Packed: label hash (high bits) | thread id (7 bits) | write bit.
+    const packed = ((h & ~0xff) | ((t.id & 0x7f) << 1) | (write ? 1 : 0)) >>> 0;
+    if (prev !== undefined) {
+      const ptid = (prev >>> 1) & 0x7f;
+      const pw = (prev & 1) === 1;
+      if (ptid !== (t.id & 0x7f) && (pw || write)) {
+        features.hit(mixHash(FeatureSalt.Conflict ^ (prev & ~0xff), h));
+      }
+    }
+    m.set(field, packed);
+  }
+
+  /** Publishes a model-defined feature (e.g. "root visited after invalidation"). */
+  feature(key: string, value = 0): void {
+    if (this.features !== null) this.features.hit(mixHash(FeatureSalt.Custom ^ hashString(key), value));
+  }
+
+  /** Reports a use-after-free of `o` by `t` (`what` = the operation). */
+  useAfterFree(t: SimThread, o: KObject, what: string): never {
+    const freeFn = labelFunction(o.freedBy ?? '?');
+    return this.failIn(t, 'UAF', t.fn, `${o.kind} freed by ${freeFn}`,
+      `${t.name} does ${what} on ${o.name} at ${t.label} (step ${this.step}); it was freed at ${o.freedBy} by ${o.freedThread} (step ${o.freedStep})`);
+  }
+
+  /** WARN (or WARN_ONCE): ends the execution under panicOnWarn, else is collected. */
+  warn(t: SimThread | null, site: string, detail: string, message: string | (() => string), once: boolean,
+    kind: 'WARN' | 'REFCOUNT' = 'WARN'): void {
+    if (once) {
+      const key = `${site}\u0000${detail}`;
+      if (this.onceSeen.has(key)) return;
+      this.onceSeen.add(key);
+    }
+    const f = this.makeFailure(kind, site, detail, typeof message === 'string' ? message : message(), t);
+    this.warnings.push(f);
+    this.note(`WARN: ${signatureOf(f)}`);
+    if (this.opts.panicOnWarn) {
+      this.fatal = f;
+      throw new KernelFailure(f);
+    }
+  }
+
+  /** A fatal failure in the running thread (or at quiescence). */
+  fail(kind: FailureKind, site: string, detail: string, message: string): never {
+    return this.failIn(this.current, kind, site, detail, message);
+  }
+
+  private failIn(t: SimThread | null, kind: FailureKind, site: string, detail: string, message: string): never {
+    if (kind === 'WARN') {
+      this.warn(t, site, detail, message, false);
+      // Not panicking on warnings: a WARN from a path that cannot continue still ends it.
+    }
+    const f = this.makeFailure(kind, site, detail, message, t);
+    if (kind !== 'WARN') this.warnings.push(f);
+    this.fatal = f;
+    this.note(`${kind}: ${signatureOf(f)}`);
+    throw new KernelFailure(f);
+  }
+
+  private makeFailure(kind: FailureKind, site: string, detail: string, message: string, t: SimThread | null): Failure {
+    return { kind, site, detail, message, step: this.quiescent ? -1 : this.step, thread: t?.name ?? '' };
+  }
+
+  private deadlock(): never {
+    const blocked = this.threads.filter((t) => !t.done && !t.daemon);
+    const sites = [...new Set(blocked.map((t) => labelFunction(t.label)))].sort();
+    const locks = [...new Set(blocked.map((t) => t.blocker?.waitsFor ?? '?'))].sort();
+    const who = blocked.map((t) => `${t.name} waits at ${t.label} holding [${t.heldSummary()}]`).join('; ');
+    this.current = null;
+    return this.failIn(null, 'DEADLOCK', sites.join(' / '), `waiting for ${locks.join(', ')}`, `no thread can run: ${who}`);
+  }
+
+  private hang(): never {
+    let top: SimThread | null = null;
+    for (const t of this.threads) if (!t.done && (top === null || t.steps > top.steps)) top = t;
+    const site = top === null ? 'scheduler' : labelFunction(top.label);
+    this.current = null;
+    return this.failIn(top, 'HANG', site, 'step bound exceeded',
+      `${this.opts.maxSteps} steps run without finishing; ${top?.name ?? '?'} has run ${top?.steps ?? 0} steps and is at ${top?.label ?? '?'}`);
+  }
+}
+
+function isRunnable(runnable: readonly number[], count: number, id: number): boolean {
+  for (let i = 0; i < count; i++) if (runnable[i] === id) return true;
+  return false;
+}
+
+/** Short printable form of a field value for traces. */
+export function showValue(v: unknown): string {
+  if (typeof v === 'bigint') return `0x${v.toString(16)}`;
+  if (v === null) return 'NULL';
+  if (typeof v === 'object') {
+    const name = (v as { name?: unknown }).name;
+    if (typeof name === 'string') return name;
+    if (Array.isArray(v)) return `[${v.length}]`;
+    return '{…}';
+  }
+  return String(v);
+}
+
+export type { Blocker };

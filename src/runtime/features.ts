@@ -1,0 +1,76 @@
+/**
+ * Feature collection for the fuzz engine: a fixed-size map of hit counters
+ * indexed by 32-bit feature hashes. Code features (which labelled step ran)
+ * and interleaving features (context switches between label pairs, lock
+ * contention, cross-thread conflicting accesses) share one map; each kind is
+ * salted so that they do not alias systematically.
+ *
+ * Hashes are pure functions of strings (FNV-1a), memoised: the same label has
+ * the same feature index in every process.
+ */
+
+export const FEATURE_MAP_BITS = 16;
+
+export const enum FeatureSalt {
+  Code = 0x1b873593,
+  Switch = 0x2c1b3c6d,
+  Contention = 0x297a2d39,
+  Conflict = 0x68e31da4,
+  Choice = 0x5bd1e995,
+  Custom = 0x7feb352d,
+}
+
+export class FeatureMap {
+  readonly hits: Uint8Array;
+  private readonly mask: number;
+
+  constructor(readonly bits: number = FEATURE_MAP_BITS) {
+    this.hits = new Uint8Array(1 << bits);
+    this.mask = (1 << bits) - 1;
+  }
+
+  /** Count one hit of feature `h` (saturating at 255). */
+  hit(h: number): void {
+    const i = h & this.mask;
+    const v = this.hits[i]!;
+    if (v < 255) this.hits[i] = v + 1;
+  }
+
+  clear(): void {
+    this.hits.fill(0);
+  }
+
+  /** Number of distinct feature slots hit. */
+  count(): number {
+    let n = 0;
+    for (let i = 0; i < this.hits.length; i++) if (this.hits[i] !== 0) n++;
+    return n;
+  }
+}
+
+const memo = new Map<string, number>();
+
+/** FNV-1a over the UTF-16 code units of `s`, memoised. */
+export function hashString(s: string): number {
+  let h = memo.get(s);
+  if (h !== undefined) return h;
+  h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h >>>= 0;
+  if (memo.size < 1 << 20) memo.set(s, h);
+  return h;
+}
+
+/** Combine two hashes (murmur3-style finaliser over a ^ rotl(b)). */
+export function mixHash(a: number, b: number): number {
+  let h = (a ^ ((b << 13) | (b >>> 19)) ^ Math.imul(b, 0x9e3779b1)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

@@ -1,0 +1,20 @@
+/** The interleaving runtime's public surface (model-agnostic). */
+export type { Blocker, Step, Yielded } from './blocker';
+export type { DecisionLog, DecisionSource, ExecutionInfo } from './decision-source';
+export { DEFAULT_EXECUTION_OPTIONS, Execution, showValue } from './execution';
+export type { ExecutionOptions, Outcome } from './execution';
+export { FAILURE_KINDS, KernelFailure, ModelError, formatFailure, signatureOf, signatureSlug } from './failure';
+export type { Failure, FailureKind } from './failure';
+export { FEATURE_MAP_BITS, FeatureMap, hashString, mixHash } from './features';
+export { KObject } from './kobject';
+export { labelAction, labelFunction } from './labels';
+export { Lock } from './lock';
+export { Lockdep } from './lockdep';
+export type { HeldLock, LockClass } from './lockdep';
+export { Rcu } from './rcu';
+export { REFCOUNT_SATURATED, Refcount } from './refcount';
+export { RwLock } from './rwlock';
+export { Srcu } from './srcu';
+export { SimThread } from './thread';
+export type { ThreadBody } from './thread';
+export type { TraceEvent } from './trace';

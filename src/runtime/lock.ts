@@ -1,0 +1,60 @@
+import type { Blocker, Step } from './blocker';
+import type { Execution } from './execution';
+import type { LockClass } from './lockdep';
+import type { SimThread } from './thread';
+
+interface SiteLabels {
+  lock: Blocker;
+  unlock: string;
+}
+
+/**
+ * An exclusive lock: `spinlock` (may not sleep while held) or `mutex`
+ * (acquiring it may sleep). Both block the same way in the model; only the
+ * lockdep rules differ. Labels are `fn:name.lock` / `fn:name.unlock`.
+ */
+export class Lock implements LockClass {
+  /** Holder, or null when free. */
+  owner: SimThread | null = null;
+  private readonly sites = new Map<string, SiteLabels>();
+
+  constructor(readonly ex: Execution, readonly name: string, readonly kind: 'spinlock' | 'mutex') {}
+
+  private labels(fn: string): SiteLabels {
+    let s = this.sites.get(fn);
+    if (s === undefined) {
+      s = {
+        lock: { label: `${fn}:${this.name}.lock`, waitsFor: this.name, ready: () => this.owner === null },
+        unlock: `${fn}:${this.name}.unlock`,
+      };
+      this.sites.set(fn, s);
+    }
+    return s;
+  }
+
+  /** `spin_lock` / `mutex_lock`. */
+  *lock(t: SimThread, fn: string): Step {
+    const l = this.labels(fn);
+    this.ex.lockdep.beforeAcquire(t, this, 'excl', fn, l.lock.label);
+    yield l.lock;
+    this.owner = t;
+    t.held.push({ lock: this, mode: 'excl', label: l.lock.label });
+  }
+
+  /** `spin_unlock` / `mutex_unlock`. */
+  *unlock(t: SimThread, fn: string): Step {
+    yield this.labels(fn).unlock;
+    const i = t.held.findIndex((h) => h.lock === this);
+    if (i < 0 || this.owner !== t) {
+      this.ex.fail('LOCKDEP', fn, `bad unlock balance on ${this.name}`,
+        `${t.name} releases ${this.name} at ${t.label} without holding it`);
+    }
+    t.held.splice(i, 1);
+    this.owner = null;
+  }
+
+  /** Free at this moment? (for model claims such as "no contention under the write lock"). */
+  get isFree(): boolean {
+    return this.owner === null;
+  }
+}

@@ -1,0 +1,106 @@
+import type { Blocker, Step } from './blocker';
+import type { Execution } from './execution';
+import type { LockClass } from './lockdep';
+import type { SimThread } from './thread';
+
+interface SiteLabels {
+  readLock: Blocker;
+  writeLock: Blocker;
+  readUnlock: string;
+  writeUnlock: string;
+}
+
+/**
+ * A reader/writer lock: many readers or one writer. `rwlock` spins (the
+ * kernel's `rwlock_t`, e.g. `mmu_lock`), `rwsem` sleeps (`rw_semaphore`,
+ * e.g. `apicv_update_lock`). Acquisition is a step that is enabled only when
+ * the lock is free in that mode; release is a step. No fairness: which waiter
+ * gets a freed lock is the scheduler's choice (see the runtime README).
+ *
+ * Every method takes `fn`, the kernel function doing the locking; labels are
+ * `fn:name.read_lock` and so on.
+ */
+export class RwLock implements LockClass {
+  /** Number of readers holding the lock. */
+  readers = 0;
+  /** The writer holding the lock, or null. */
+  writer: SimThread | null = null;
+  private readonly sites = new Map<string, SiteLabels>();
+
+  constructor(readonly ex: Execution, readonly name: string, readonly kind: 'rwlock' | 'rwsem' = 'rwlock') {}
+
+  private labels(fn: string): SiteLabels {
+    let s = this.sites.get(fn);
+    if (s === undefined) {
+      s = {
+        readLock: { label: `${fn}:${this.name}.read_lock`, waitsFor: this.name, ready: () => this.writer === null },
+        writeLock: { label: `${fn}:${this.name}.write_lock`, waitsFor: this.name, ready: () => this.writer === null && this.readers === 0 },
+        readUnlock: `${fn}:${this.name}.read_unlock`,
+        writeUnlock: `${fn}:${this.name}.write_unlock`,
+      };
+      this.sites.set(fn, s);
+    }
+    return s;
+  }
+
+  /** `read_lock` / `down_read`. */
+  *readLock(t: SimThread, fn: string): Step {
+    const l = this.labels(fn);
+    this.ex.lockdep.beforeAcquire(t, this, 'read', fn, l.readLock.label);
+    yield l.readLock;
+    this.readers++;
+    t.held.push({ lock: this, mode: 'read', label: l.readLock.label });
+  }
+
+  /** `write_lock` / `down_write`. */
+  *writeLock(t: SimThread, fn: string): Step {
+    const l = this.labels(fn);
+    this.ex.lockdep.beforeAcquire(t, this, 'write', fn, l.writeLock.label);
+    yield l.writeLock;
+    this.writer = t;
+    t.held.push({ lock: this, mode: 'write', label: l.writeLock.label });
+  }
+
+  /** `read_unlock` / `up_read`. */
+  *readUnlock(t: SimThread, fn: string): Step {
+    yield this.labels(fn).readUnlock;
+    this.release(t, 'read', fn);
+    this.readers--;
+  }
+
+  /** `write_unlock` / `up_write`. */
+  *writeUnlock(t: SimThread, fn: string): Step {
+    yield this.labels(fn).writeUnlock;
+    this.release(t, 'write', fn);
+    this.writer = null;
+  }
+
+  /** `cond_resched_rwlock_read`, when a reschedule is wanted: release, let others run, re-acquire. */
+  *condReschedRead(t: SimThread, fn: string): Step {
+    yield* this.readUnlock(t, fn);
+    yield* this.readLock(t, fn);
+  }
+
+  /** `cond_resched_rwlock_write`, when a reschedule is wanted. */
+  *condReschedWrite(t: SimThread, fn: string): Step {
+    yield* this.writeUnlock(t, fn);
+    yield* this.writeLock(t, fn);
+  }
+
+  /** Holds the lock for write? */
+  isWriteHeldBy(t: SimThread): boolean {
+    return this.writer === t;
+  }
+
+  private release(t: SimThread, mode: 'read' | 'write', fn: string): void {
+    for (let i = t.held.length - 1; i >= 0; i--) {
+      const h = t.held[i]!;
+      if (h.lock === this && h.mode === mode) {
+        t.held.splice(i, 1);
+        return;
+      }
+    }
+    this.ex.fail('LOCKDEP', fn, `bad unlock balance on ${this.name}`,
+      `${t.name} releases ${this.name} (${mode}) at ${t.label} without holding it`);
+  }
+}

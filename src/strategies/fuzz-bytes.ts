@@ -1,0 +1,129 @@
+import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
+
+/** One preemption: from global step `step` on, run thread `thread`. */
+export interface Preemption {
+  readonly step: number;
+  readonly thread: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const MAX_VARINT_BYTES = 4;
+
+/**
+ * Decisions read from fuzz bytes. The schedule bytes are a list of
+ * preemptions, each a LEB128 varint (steps since the previous preemption, or
+ * since the start) followed by one byte naming the thread to switch to
+ * (modulo the thread count). Between preemptions the schedule is
+ * non-preemptive: the thread that ran last keeps running while it can; when
+ * it blocks or finishes, the next runnable thread in id order (cyclically)
+ * takes over. If the named thread is not runnable at its step, the next
+ * runnable one after it is taken. Choice bytes answer model choices
+ * (`byte % n`). Missing bytes read as defaults — no more preemptions, choice
+ * 0 — so every byte string is a valid decision source and the empty one is
+ * the serial schedule.
+ */
+export class FuzzBytesSource implements DecisionSource {
+  readonly name = 'bytes';
+  private pos = 0;
+  private cpos = 0;
+  private threads = 1;
+  private nextAt = Infinity;
+  private target = 0;
+
+  constructor(private readonly schedule: Uint8Array = EMPTY, private readonly choices: Uint8Array = EMPTY) {}
+
+  beginExecution(info: ExecutionInfo): void {
+    this.pos = 0;
+    this.cpos = 0;
+    this.threads = Math.max(1, info.threads);
+    this.readRecord(0);
+  }
+
+  nextThread(runnable: readonly number[], count: number, current: number, step: number): number {
+    let want = -1;
+    while (step >= this.nextAt) {
+      want = this.target % this.threads;
+      this.readRecord(this.nextAt);
+    }
+    if (want >= 0) return firstAtOrAfter(runnable, count, want);
+    for (let i = 0; i < count; i++) if (runnable[i] === current) return current;
+    return firstAtOrAfter(runnable, count, current + 1);
+  }
+
+  nextChoice(n: number): number {
+    if (this.cpos >= this.choices.length) return 0;
+    return this.choices[this.cpos++]! % n;
+  }
+
+  private readRecord(base: number): void {
+    const s = this.schedule;
+    let delta = 0;
+    let shift = 0;
+    for (let i = 0; ; i++) {
+      if (this.pos >= s.length) {
+        this.nextAt = Infinity;
+        return;
+      }
+      const b = s[this.pos++]!;
+      delta += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((b & 0x80) === 0 || i === MAX_VARINT_BYTES - 1) break;
+    }
+    if (this.pos >= s.length) {
+      this.nextAt = Infinity;
+      return;
+    }
+    this.target = s[this.pos++]!;
+    this.nextAt = base + delta;
+  }
+}
+
+/** The first runnable id >= `from`, wrapping around to the smallest. */
+function firstAtOrAfter(runnable: readonly number[], count: number, from: number): number {
+  for (let i = 0; i < count; i++) if (runnable[i]! >= from) return runnable[i]!;
+  return runnable[0]!;
+}
+
+/** Encodes preemptions (any order; sorted by step here) into schedule bytes for FuzzBytesSource. */
+export function encodePreemptions(list: readonly Preemption[]): Uint8Array {
+  const sorted = [...list].sort((a, b) => a.step - b.step || a.thread - b.thread);
+  const out: number[] = [];
+  let base = 0;
+  for (const p of sorted) {
+    let d = Math.max(0, p.step - base);
+    if (d >= 2 ** (7 * MAX_VARINT_BYTES)) throw new RangeError(`preemption step ${p.step} too far from ${base}`);
+    base += d;
+    do {
+      const b = d & 0x7f;
+      d = Math.floor(d / 128);
+      out.push(d > 0 ? b | 0x80 : b);
+    } while (d > 0);
+    out.push(p.thread & 0xff);
+  }
+  return Uint8Array.from(out);
+}
+
+/** Decodes schedule bytes into the preemptions FuzzBytesSource would apply. */
+export function decodePreemptions(bytes: Uint8Array): Preemption[] {
+  const out: Preemption[] = [];
+  let pos = 0;
+  let base = 0;
+  while (pos < bytes.length) {
+    let delta = 0;
+    let shift = 0;
+    let complete = false;
+    for (let i = 0; pos < bytes.length; i++) {
+      const b = bytes[pos++]!;
+      delta += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((b & 0x80) === 0 || i === MAX_VARINT_BYTES - 1) {
+        complete = true;
+        break;
+      }
+    }
+    if (!complete || pos >= bytes.length) break;
+    base += delta;
+    out.push({ step: base, thread: bytes[pos++]! });
+  }
+  return out;
+}

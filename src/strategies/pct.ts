@@ -1,0 +1,69 @@
+import seedrandom from 'seedrandom';
+import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
+
+/**
+ * PCT (Burckhardt et al., "A Randomized Scheduler with Probabilistic
+ * Guarantees of Finding Bugs", ASPLOS 2010) with bug depth `depth`. Each
+ * execution gives every thread a distinct random priority >= depth and picks
+ * depth-1 change points uniformly in [0, k) steps; the highest-priority
+ * runnable thread runs, and at the i-th change point the running thread's
+ * priority drops to depth-1-i. `k` starts at `stepsHint` and then tracks the
+ * longest execution seen (as Shuttle does). Seeded with seedrandom.
+ */
+export class PctSource implements DecisionSource {
+  readonly name = 'pct';
+  private readonly rng: seedrandom.PRNG;
+  private priority: number[] = [];
+  private changePoints: number[] = [];
+  private cp = 0;
+  private maxStepSeen = 0;
+  private nextFresh = 0;
+
+  constructor(readonly seed: number | string, readonly depth = 3, private stepsHint = 1000) {
+    if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be a positive integer, got ${depth}`);
+    this.rng = seedrandom.xor4096(`pct:${seed}`);
+  }
+
+  beginExecution(info: ExecutionInfo): void {
+    if (this.maxStepSeen > 0) this.stepsHint = this.maxStepSeen;
+    const n = info.threads;
+    const prios = Array.from({ length: n }, (_, i) => this.depth + i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(this.rng() * (i + 1));
+      [prios[i], prios[j]] = [prios[j]!, prios[i]!];
+    }
+    this.priority = prios;
+    this.nextFresh = this.depth + n;
+    const k = Math.max(1, this.stepsHint);
+    this.changePoints = Array.from({ length: this.depth - 1 }, () => Math.floor(this.rng() * k)).sort((a, b) => a - b);
+    this.cp = 0;
+  }
+
+  nextThread(runnable: readonly number[], count: number, current: number, step: number): number {
+    if (step > this.maxStepSeen) this.maxStepSeen = step;
+    while (this.cp < this.changePoints.length && this.changePoints[this.cp]! <= step) {
+      if (current >= 0) this.priority[current] = this.depth - 1 - this.cp;
+      this.cp++;
+    }
+    let best = runnable[0]!;
+    let bestP = -Infinity;
+    for (let i = 0; i < count; i++) {
+      const id = runnable[i]!;
+      let p = this.priority[id];
+      if (p === undefined) {
+        // A thread spawned during the execution: a fresh priority above the initial ones.
+        p = this.nextFresh++;
+        this.priority[id] = p;
+      }
+      if (p > bestP) {
+        bestP = p;
+        best = id;
+      }
+    }
+    return best;
+  }
+
+  nextChoice(n: number): number {
+    return Math.floor(this.rng() * n);
+  }
+}
