@@ -10,6 +10,23 @@ export interface Blocker {
   /** Name of the lock (or grace period) waited for, for deadlock reports. */
   readonly waitsFor: string;
   ready(): boolean;
+  /**
+   * A spin or retry point (`cpu_relax`, a fault retried after RET_PF_RETRY):
+   * the thread can go on, but only makes progress once another thread has
+   * run. Decision sources treat it like Shuttle's `is_yielding`: their
+   * default is to run someone else, so a non-preemptive default schedule
+   * does not spin forever while the thread it waits for is runnable.
+   */
+  readonly yielding?: boolean;
+}
+
+/** A yield point that is always runnable but asks the scheduler to prefer another thread. */
+export function spinPoint(label: string): Blocker {
+  return { label, waitsFor: '', ready: alwaysReady, yielding: true };
+}
+
+function alwaysReady(): boolean {
+  return true;
 }
 
 /** What a simulated thread's generator yields at a preemption point. */

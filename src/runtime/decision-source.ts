@@ -17,9 +17,11 @@ export interface DecisionSource {
    * Which thread runs the next step. `runnable` holds `count` thread ids in
    * ascending order (count >= 2); `current` is the id of the thread that ran
    * the previous step (-1 before the first step); `step` is the index of the
-   * step about to run. Must return one of the runnable ids.
+   * step about to run; `yielding` is true when `current` reached a spin or
+   * retry point (see Blocker.yielding) and would rather let another thread
+   * run. Must return one of the runnable ids.
    */
-  nextThread(runnable: readonly number[], count: number, current: number, step: number): number;
+  nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding: boolean): number;
   /** A nondeterministic model choice in [0, n), n >= 2 (e.g. "does cond_resched yield here?"). */
   nextChoice(n: number, label: string): number;
 }

@@ -1,6 +1,6 @@
 import type { Blocker, Yielded } from './blocker';
 import type { DecisionLog, DecisionSource } from './decision-source';
-import { type Failure, type FailureKind, KernelFailure, ModelError, signatureOf } from './failure';
+import { DecisionSourceError, type Failure, type FailureKind, KernelFailure, ModelError, signatureOf } from './failure';
 import { FeatureMap, FeatureSalt, hashString, mixHash } from './features';
 import type { KObject } from './kobject';
 import { labelFunction } from './labels';
@@ -178,7 +178,8 @@ export class Execution {
       if (count === 1) {
         pick = runnable[0]!;
       } else {
-        pick = source.nextThread(runnable, count, last === null ? -1 : last.id, this.step);
+        const yielding = last !== null && last.blocker !== null && last.blocker.yielding === true;
+        pick = source.nextThread(runnable, count, last === null ? -1 : last.id, this.step, yielding);
         if (!isRunnable(runnable, count, pick)) {
           throw new ModelError(`decision source '${source.name}' picked thread ${pick}, which is not runnable`, this.step, '');
         }
@@ -212,6 +213,7 @@ export class Execution {
         this.finishEvent(th);
         throw e;
       }
+      if (e instanceof DecisionSourceError) throw e;
       const msg = e instanceof Error ? e.stack ?? e.message : String(e);
       throw new ModelError(`model error in ${th.name} at step ${this.step} (${th.label}): ${msg}`, this.step, th.name, e);
     }
@@ -338,11 +340,15 @@ export class Execution {
 
   private failIn(t: SimThread | null, kind: FailureKind, site: string, detail: string, message: string): never {
     if (kind === 'WARN') {
+      // Reported (and noted) by warn(); when not panicking on warnings, a
+      // WARN from a path that cannot continue still ends the execution.
       this.warn(t, site, detail, message, false);
-      // Not panicking on warnings: a WARN from a path that cannot continue still ends it.
+      const w = this.warnings[this.warnings.length - 1]!;
+      this.fatal = w;
+      throw new KernelFailure(w);
     }
     const f = this.makeFailure(kind, site, detail, message, t);
-    if (kind !== 'WARN') this.warnings.push(f);
+    this.warnings.push(f);
     this.fatal = f;
     this.note(`${kind}: ${signatureOf(f)}`);
     throw new KernelFailure(f);

@@ -68,6 +68,17 @@ export class KernelFailure extends Error {
 }
 
 /**
+ * Raised by a decision source that cannot answer (e.g. a replay log that
+ * diverged). The scheduler lets it through unwrapped.
+ */
+export class DecisionSourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecisionSourceError';
+  }
+}
+
+/**
  * A bug in the model or harness itself (a JavaScript exception inside a
  * thread): never reported as a kernel crash, always surfaced.
  */

@@ -1,9 +1,10 @@
 /** The interleaving runtime's public surface (model-agnostic). */
+export { spinPoint } from './blocker';
 export type { Blocker, Step, Yielded } from './blocker';
 export type { DecisionLog, DecisionSource, ExecutionInfo } from './decision-source';
 export { DEFAULT_EXECUTION_OPTIONS, Execution, showValue } from './execution';
 export type { ExecutionOptions, Outcome } from './execution';
-export { FAILURE_KINDS, KernelFailure, ModelError, formatFailure, signatureOf, signatureSlug } from './failure';
+export { DecisionSourceError, FAILURE_KINDS, KernelFailure, ModelError, formatFailure, signatureOf, signatureSlug } from './failure';
 export type { Failure, FailureKind } from './failure';
 export { FEATURE_MAP_BITS, FeatureMap, hashString, mixHash } from './features';
 export { KObject } from './kobject';

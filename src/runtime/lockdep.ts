@@ -54,6 +54,10 @@ export class Lockdep {
     for (let i = 0; i < t.held.length; i++) {
       const h = t.held[i]!;
       if (h.lock === lock) continue;
+      if (h.lock.name === lock.name) {
+        this.report(t, fn, `possible recursive locking of ${lock.name}`,
+          `${t.name} acquires a second ${lock.name} at ${label} while holding one since ${h.label}`);
+      }
       this.addEdge(t, h, lock.name, fn, label);
     }
   }

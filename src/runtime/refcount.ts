@@ -9,7 +9,7 @@ export const REFCOUNT_SATURATED = -0x40000000;
  * is one atomic step of the calling thread (call it right after a labelled
  * yield). `inc_not_zero` fails at 0; `inc` from 0 WARNs "addition on 0;
  * use-after-free"; a decrement below 0 WARNs "underflow; use-after-free";
- * `dec` reaching 0 WARNs "decrement hit 0; leaking memory". Each WARN
+ * `dec` from 1 or less WARNs "decrement hit 0; leaking memory". Each WARN
  * saturates the counter, as the kernel does, and is a `REFCOUNT` failure at
  * the calling kernel function. The counter lives in `owner`: using it after
  * the owner was freed is a use-after-free.
@@ -77,15 +77,11 @@ export class Refcount {
     return this.value === 0;
   }
 
-  /** `refcount_dec`: must not reach 0. */
+  /** `refcount_dec`: must not reach 0 (the kernel warns "decrement hit 0" for any old value <= 1). */
   dec(t: SimThread): void {
     this.check(t, 'refcount_dec');
     const old = this.value;
-    if (old <= 0) {
-      this.saturate(t, 'underflow; use-after-free', old);
-      return;
-    }
-    if (old === 1) {
+    if (old <= 1) {
       this.saturate(t, 'decrement hit 0; leaking memory', old);
       return;
     }

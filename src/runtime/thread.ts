@@ -227,7 +227,7 @@ export class SimThread {
   }
 }
 
-type ElementOf<A> = A extends readonly (infer E)[] ? E : never;
+type ElementOf<A> = A extends Float64Array | Int32Array | Uint32Array | Uint8Array ? number : A extends readonly (infer E)[] ? E : never;
 type NumericKeys<O> = { [K in keyof O & string]: O[K] extends number ? K : never }[keyof O & string];
 
 export type { Yielded };

@@ -17,7 +17,8 @@ const MAX_VARINT_BYTES = 4;
  * non-preemptive: the thread that ran last keeps running while it can; when
  * it blocks or finishes, the next runnable thread in id order (cyclically)
  * takes over. If the named thread is not runnable at its step, the next
- * runnable one after it is taken. Choice bytes answer model choices
+ * runnable one after it is taken. A thread at a spin or retry point
+ * (`yielding`) hands over to the next runnable thread. Choice bytes answer model choices
  * (`byte % n`). Missing bytes read as defaults — no more preemptions, choice
  * 0 — so every byte string is a valid decision source and the empty one is
  * the serial schedule.
@@ -39,14 +40,14 @@ export class FuzzBytesSource implements DecisionSource {
     this.readRecord(0);
   }
 
-  nextThread(runnable: readonly number[], count: number, current: number, step: number): number {
+  nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding = false): number {
     let want = -1;
     while (step >= this.nextAt) {
       want = this.target % this.threads;
       this.readRecord(this.nextAt);
     }
     if (want >= 0) return firstAtOrAfter(runnable, count, want);
-    for (let i = 0; i < count; i++) if (runnable[i] === current) return current;
+    if (!yielding) for (let i = 0; i < count; i++) if (runnable[i] === current) return current;
     return firstAtOrAfter(runnable, count, current + 1);
   }
 
@@ -84,9 +85,13 @@ function firstAtOrAfter(runnable: readonly number[], count: number, from: number
   return runnable[0]!;
 }
 
-/** Encodes preemptions (any order; sorted by step here) into schedule bytes for FuzzBytesSource. */
+/**
+ * Encodes preemptions into schedule bytes for FuzzBytesSource. They are
+ * sorted by step; preemptions at the same step keep their order (the last
+ * one wins when applied), so decode∘encode preserves behaviour.
+ */
 export function encodePreemptions(list: readonly Preemption[]): Uint8Array {
-  const sorted = [...list].sort((a, b) => a.step - b.step || a.thread - b.thread);
+  const sorted = [...list].sort((a, b) => a.step - b.step);
   const out: number[] = [];
   let base = 0;
   for (const p of sorted) {

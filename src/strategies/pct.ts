@@ -8,7 +8,8 @@ import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
  * depth-1 change points uniformly in [0, k) steps; the highest-priority
  * runnable thread runs, and at the i-th change point the running thread's
  * priority drops to depth-1-i. `k` starts at `stepsHint` and then tracks the
- * longest execution seen (as Shuttle does). Seeded with seedrandom.
+ * longest execution seen (as Shuttle does). A thread at a spin or retry
+ * point yields to the best other runnable thread. Seeded with seedrandom.
  */
 export class PctSource implements DecisionSource {
   readonly name = 'pct';
@@ -39,7 +40,7 @@ export class PctSource implements DecisionSource {
     this.cp = 0;
   }
 
-  nextThread(runnable: readonly number[], count: number, current: number, step: number): number {
+  nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding = false): number {
     if (step > this.maxStepSeen) this.maxStepSeen = step;
     while (this.cp < this.changePoints.length && this.changePoints[this.cp]! <= step) {
       if (current >= 0) this.priority[current] = this.depth - 1 - this.cp;
@@ -49,6 +50,8 @@ export class PctSource implements DecisionSource {
     let bestP = -Infinity;
     for (let i = 0; i < count; i++) {
       const id = runnable[i]!;
+      // A spinning thread lets any other runnable thread go first.
+      if (yielding && id === current) continue;
       let p = this.priority[id];
       if (p === undefined) {
         // A thread spawned during the execution: a fresh priority above the initial ones.

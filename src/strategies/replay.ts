@@ -1,7 +1,8 @@
 import type { DecisionLog, DecisionSource } from '../runtime/decision-source';
+import { DecisionSourceError } from '../runtime/failure';
 
 /** A replayed execution asked for a decision the log does not have, or the log's pick is impossible. */
-export class ReplayDivergence extends Error {
+export class ReplayDivergence extends DecisionSourceError {
   constructor(message: string) {
     super(message);
     this.name = 'ReplayDivergence';

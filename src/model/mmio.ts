@@ -1,0 +1,69 @@
+/**
+ * Memslot generations in MMIO SPTEs and the per-vCPU MMIO cache (1.4.3,
+ * seed 002). Which generation bits an MMIO SPTE keeps depends on the
+ * `mmio-gen-after-srcu` switch:
+ *
+ * - off (before ee3d1570b586): the low 19 bits are stored and compared;
+ * - on: the generation is compared on 20 bits, the SPTE stores bits 1..19
+ *   and bit 0 reads back as 0, so an SPTE never matches while the current
+ *   generation is odd (an update in progress).
+ *
+ * The vCPU MMIO cache keeps the full generation and matches on equality.
+ */
+import type { SimThread, Step } from '../runtime';
+import type { Kvm } from './kvm';
+import { APIC_DEFAULT_GFN } from './memslots';
+import type { Vcpu } from './vcpu';
+
+/** The generation bits an MMIO SPTE stores for generation `gen`. */
+export function mmioStoredGen(kvm: Kvm, gen: bigint): number {
+  return kvm.config.switches['mmio-gen-after-srcu'] ? Number(gen & 0xffffen) : Number(gen & 0x7ffffn);
+}
+
+/** `check_mmio_spte`'s generation test: does an SPTE storing `stored` match generation `gen`? */
+export function mmioGenMatches(kvm: Kvm, stored: number, gen: bigint): boolean {
+  return kvm.config.switches['mmio-gen-after-srcu'] ? stored === Number(gen & 0xfffffn) : stored === Number(gen & 0x7ffffn);
+}
+
+/** Are the MMIO generation bits of `gen` zero (wrapped)? (`kvm_mmu_invalidate_mmio_sptes`) */
+export function mmioGenWrapped(kvm: Kvm, gen: bigint): boolean {
+  return kvm.config.switches['mmio-gen-after-srcu'] ? (gen & 0xffffen) === 0n : (gen & 0x7ffffn) === 0n;
+}
+
+/**
+ * `vcpu_cache_mmio_info(vcpu, gva, gfn, access)`: tag the vCPU's MMIO cache
+ * with the generation read from a fresh `kvm_memslots()` pointer (which may
+ * be newer than the array the caller decided "no slot" from). `decidedGen`
+ * is bookkeeping for the stale-MMIO oracle's message.
+ */
+export function* vcpu_cache_mmio_info(t: SimThread, kvm: Kvm, vcpu: Vcpu, gfn: number, decidedGen: bigint): Step {
+  yield 'vcpu_cache_mmio_info:kvm->memslots.load';
+  const slots = t.load(kvm, 'memslots');
+  yield 'vcpu_cache_mmio_info:memslots.generation.load';
+  const gen = t.load(slots, 'generation');
+  yield 'vcpu_cache_mmio_info:vcpu.mmio_gfn.store';
+  t.invariant(!(kvm.params.apicAccessSlot && gfn === APIC_DEFAULT_GFN), 'apic-mmio-cached', 'APIC gfn put in the MMIO cache',
+    () => `${vcpu.name} caches the APIC-access gfn as MMIO while the APIC-access memslot exists`);
+  t.store(vcpu, 'mmio_gfn', gfn);
+  t.store(vcpu, 'mmio_gen', gen);
+  vcpu.mmio_decided_gen = decidedGen;
+}
+
+/** `vcpu_clear_mmio_info`. */
+export function* vcpu_clear_mmio_info(t: SimThread, vcpu: Vcpu): Step {
+  yield 'vcpu_clear_mmio_info:vcpu.mmio_gfn.store';
+  t.store(vcpu, 'mmio_gfn', -1);
+}
+
+/**
+ * Oracle (seed 002 d.1) at every MMIO hit: the gfn must have no memslot in
+ * the currently published memslots, else a guest RAM access is emulated as
+ * MMIO. `tagged` / `decided` are the generations the entry was tagged with
+ * and decided from (tag provenance, d.2).
+ */
+export function checkStaleMmio(t: SimThread, kvm: Kvm, gfn: number, via: string, tagged: string, decided: string): void {
+  const slots = kvm.memslots;
+  const slot = slots.find(gfn);
+  t.invariant(slot === null || slot.invalid, 'stale-mmio', 'gfn has a memslot but hit the MMIO cache',
+    () => `${t.name}: MMIO hit on gfn ${gfn} via ${via}, but ${slot!.describe()} maps it in the published memslots (generation ${slots.generation}); entry tagged with generation ${tagged}, decided "no slot" from generation ${decided}`);
+}
