@@ -1,6 +1,6 @@
 import { type Execution, KObject, Refcount } from '../runtime';
 import { ListNode } from './list';
-import { PT_ENTRIES } from './spte';
+import { PT_ENTRIES, showSpte } from './spte';
 
 /** A parent SPTE pointer (`u64 *sptep`): the SP holding it and the index in its `spt`. */
 export interface ParentPte {
@@ -67,6 +67,12 @@ export class Sp extends KObject {
 
   /** Is this SP a root (no parent)? Set by the code that creates roots. */
   isRoot = false;
+
+  override showField(field: string, value: unknown): string | null {
+    if (field.startsWith('spt[') && typeof value === 'number') return showSpte(value);
+    if (field.startsWith('unsync_child_bitmap[') && typeof value === 'bigint') return `0x${value.toString(16)}`;
+    return null;
+  }
 }
 
 /** popcount of the unsync bitmap (oracle helper). */

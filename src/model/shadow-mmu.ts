@@ -521,8 +521,6 @@ export function* kvm_mmu_get_page(t: SimThread, kvm: Kvm, gfn: number, level: nu
   }
   const sp = new Sp(kvm.ex, level, false, gfn, false, kvm.allocPfn(), kvm.mmu_valid_gen, `S${++kvm.spSeq}@${gfn}`);
   kvm.frames.set(sp.pfn, sp);
-  const gpt = kvm.guest_pts.get(gfn);
-  sp.synced_version = gpt?.version ?? 0;
   yield 'kvm_mmu_get_page:mmu_page_hash.add';
   const bucket = kvm.mmu_page_hash.get(gfn) ?? [];
   bucket.push(sp);
@@ -535,6 +533,10 @@ export function* kvm_mmu_get_page(t: SimThread, kvm: Kvm, gfn: number, level: nu
   } else if (yield* rmap_write_protect(t, kvm, gfn)) {
     yield* kvm_flush_remote_tlbs(t, kvm, 'kvm_mmu_get_page');
   }
+  // The new SP's entries are filled from the guest table as it is once the
+  // table is protected (later faults read it; trapped writes update it).
+  const gpt = kvm.guest_pts.get(gfn);
+  sp.synced_version = gpt === undefined ? 0 : t.load(gpt, 'version');
   return sp;
 }
 

@@ -24,6 +24,8 @@ export interface DecisionSource {
   nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding: boolean): number;
   /** A nondeterministic model choice in [0, n), n >= 2 (e.g. "does cond_resched yield here?"). */
   nextChoice(n: number, label: string): number;
+  /** Optional: told about a step the scheduler runs without asking (only one thread runnable). */
+  observeForced?(id: number, step: number): void;
 }
 
 export interface ExecutionInfo {

@@ -148,6 +148,7 @@ export class Execution {
     const features = this.features;
     const source = this.source;
     const maxSteps = this.opts.maxSteps;
+    const observe = source.observeForced !== undefined;
     let last: SimThread | null = null;
     let lastHash = 0;
     for (;;) {
@@ -177,6 +178,7 @@ export class Execution {
       let pick: number;
       if (count === 1) {
         pick = runnable[0]!;
+        if (observe) source.observeForced!(pick, this.step);
       } else {
         const yielding = last !== null && last.blocker !== null && last.blocker.yielding === true;
         pick = source.nextThread(runnable, count, last === null ? -1 : last.id, this.step, yielding);
@@ -282,7 +284,7 @@ export class Execution {
 
   /** Records a field access for the trace and the conflict features. */
   access(t: SimThread, o: KObject, field: string, write: boolean, value: unknown, arrow: string): void {
-    if (this.event !== null) this.note(`${o.name}.${field} ${arrow} ${showValue(value)}`);
+    if (this.event !== null) this.note(`${o.name}.${field} ${arrow} ${o.showField(field, value) ?? showValue(value)}`);
     const features = this.features;
     if (features === null) return;
     let m = o.lastAccess;

@@ -30,4 +30,9 @@ export class KObject {
   get freed(): boolean {
     return this.freedBy !== null;
   }
+
+  /** How a field's value is printed in traces (null: the default form). */
+  showField(_field: string, _value: unknown): string | null {
+    return null;
+  }
 }

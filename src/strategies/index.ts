@@ -6,3 +6,5 @@ export { PctSource } from './pct';
 export { RandomWalkSource } from './random-walk';
 export { ReplayDivergence, ReplaySource } from './replay';
 export { SCHEDULE_TEXT_VERSION, formatSchedule, parseSchedule } from './schedule-text';
+export { ScriptedSource } from './scripted';
+export type { ScriptStep } from './scripted';
