@@ -135,7 +135,7 @@ export class Kvm extends KObject {
   /** Guest memory holding L1's nested-EPT tables, by gfn. */
   readonly guest_pts = new Map<number, GuestPt>();
   /** MMIO SPTE tag provenance (seed 002 oracle 2): "spOid:idx" -> generations. */
-  readonly mmioProvenance = new Map<string, { tagged: string; decided: string }>();
+  readonly mmioProvenance = new Map<string, { tagged: string; decided: string; step: number }>();
   /** The APIC-access page (backing the private slot). */
   apic_access_page: Page | null = null;
   /** Count of roots ever created, for names. */
@@ -176,6 +176,7 @@ export class Kvm extends KObject {
       slots.push(new Memslot(APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, APIC_DEFAULT_GFN, 1, hva, 0, { rmap: null, write_track: false }));
     }
     this.memslots = new Memslots(ex, slots, this.params.generation, `memslots#${this.slotsSeq++}`);
+    this.memslots.install_done = true;
     for (let i = 0; i < this.params.vcpus; i++) this.vcpus.push(new Vcpu(ex, i));
   }
 

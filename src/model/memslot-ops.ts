@@ -155,6 +155,7 @@ export function* install_new_memslots(t: SimThread, kvm: Kvm, slots: Memslots): 
   yield 'install_new_memslots:rcu_assign_pointer(kvm->memslots)';
   checkPublication(t, kvm, slots);
   t.store(kvm, 'memslots', slots);
+  slots.published_step = t.ex.step;
   t.note(`publish ${slots.name} generation ${slots.generation}: ${slots.slots.map((s) => s.describe()).join(', ')}`);
   yield* kvm.mn_invalidate_lock.unlock(t, 'install_new_memslots');
   if (!archLock && !v1Outside) yield* kvm.memslot_assignment_lock.unlock(t, 'kvm_arch_assign_memslots');
@@ -169,6 +170,7 @@ export function* install_new_memslots(t: SimThread, kvm: Kvm, slots: Memslots): 
     t.store(slots, 'generation', now);
   }
   yield* kvm_arch_memslots_updated(t, kvm, now);
+  slots.install_done = true;
   return old;
 }
 

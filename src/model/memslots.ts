@@ -89,6 +89,10 @@ export class Memslots extends KObject {
   /** generation — u64, written by the updater before publication (and, switch on, after sync); read locklessly. */
   generation: bigint;
 
+  /** Model scaffolding: step at which this array was published (-1: never), and whether install_new_memslots returned. */
+  published_step = -1;
+  install_done = false;
+
   constructor(ex: Execution, slots: Memslot[], generation: bigint, name: string) {
     super(ex, 'kvm_memslots', name);
     this.slots = slots;

@@ -227,9 +227,10 @@ export function* kvm_tdp_mmu_map(t: SimThread, kvm: Kvm, vcpu: Vcpu, fault: Page
     t.invariant(!root.role_invalid, 'spte-under-invalid-root', 'new SPTE installed under an invalid root',
       () => `${t.name} installs ${showSpte(new_spte)} for gfn ${fault.gfn} into invalid root ${root.name}`);
     if (fault.noslot) {
-      kvm.mmioProvenance.set(`${sp.oid}:${idx}`, { tagged: `${spteStoredGen(new_spte)} (stored bits)`, decided: String(fault.slotsGen) });
+      kvm.mmioProvenance.set(`${sp.oid}:${idx}`, { tagged: `${spteStoredGen(new_spte)} (stored bits)`, decided: String(fault.slotsGen), step: t.ex.step });
     }
     if (isPresent(old) || isMmio(old)) yield* handleReplaced(t, kvm, old, new_spte, fault.gfn);
+    if (fault.noslot) return 'RET_PF_EMULATE';
     if (wrprot && fault.write) return 'RET_PF_EMULATE';
     return 'RET_PF_FIXED';
   } finally {
@@ -290,7 +291,7 @@ export function* handle_mmio_page_fault(t: SimThread, kvm: Kvm, vcpu: Vcpu, gfn:
   const slots = t.load(kvm, 'memslots');
   const gen = t.load(slots, 'generation');
   if (vcpu.mmio_gfn === gfn && vcpu.mmio_gen === gen) {
-    checkStaleMmio(t, kvm, gfn, 'the vCPU MMIO cache', String(vcpu.mmio_gen), String(vcpu.mmio_decided_gen));
+    checkStaleMmio(t, kvm, gfn, 'the vCPU MMIO cache', String(vcpu.mmio_gen), String(vcpu.mmio_decided_gen), vcpu.mmio_tag_step);
     return 'RET_PF_EMULATE';
   }
   // get_mmio_spte: a lockless walk of the current root.
@@ -319,7 +320,7 @@ export function* handle_mmio_page_fault(t: SimThread, kvm: Kvm, vcpu: Vcpu, gfn:
   const cur = t.load(t.load(kvm, 'memslots'), 'generation');
   if (!mmioGenMatches(kvm, spteStoredGen(spte), cur)) return 'RET_PF_INVALID';
   const prov = kvm.mmioProvenance.get(where);
-  checkStaleMmio(t, kvm, gfn, 'an MMIO SPTE', prov?.tagged ?? '?', prov?.decided ?? '?');
+  checkStaleMmio(t, kvm, gfn, 'an MMIO SPTE', prov?.tagged ?? '?', prov?.decided ?? '?', prov?.step ?? -1);
   yield* vcpu_cache_mmio_info(t, kvm, vcpu, gfn, cur);
   return 'RET_PF_EMULATE';
 }

@@ -44,7 +44,7 @@ export function* kvm_memslots_have_rmaps(t: SimThread, kvm: Kvm, fn: string): St
 
 /** `gfn_to_rmap(gfn, level, slot)`: dereferences `slot->arch.rmap[0]` — a NULL crash when it was never allocated. */
 export function gfn_to_rmap(t: SimThread, slot: Memslot, gfn: number): Rmap {
-  const rmap = t.deref(slot.arch.rmap, `slot ${slot.id} arch.rmap[0] (gfn ${gfn})`);
+  const rmap = t.deref(slot.arch.rmap, 'slot->arch.rmap[0]', `slot ${slot.id}, gfn ${gfn}`);
   t.touch(rmap, 'gfn_to_rmap');
   return rmap;
 }
@@ -120,7 +120,7 @@ export function* kvm_slot_page_track_add_page(t: SimThread, kvm: Kvm, slot: Mems
   t.assertHeld(kvm.mmu_lock, 'write', 'kvm_slot_page_track_add_page');
   if (slot === null) return;
   yield 'update_gfn_track:slot->arch.gfn_track.store';
-  if (!slot.arch.write_track) t.deref(null, `slot ${slot.id} arch.gfn_track[KVM_PAGE_TRACK_WRITE]`);
+  if (!slot.arch.write_track) t.deref(null, 'slot->arch.gfn_track[KVM_PAGE_TRACK_WRITE]', `slot ${slot.id}, gfn ${gfn}`);
   kvm.write_tracked.set(gfn, (kvm.write_tracked.get(gfn) ?? 0) + 1);
   if (yield* kvm_mmu_slot_gfn_write_protect(t, kvm, slot, gfn)) yield* kvm_flush_remote_tlbs(t, kvm, 'kvm_slot_page_track_add_page');
 }

@@ -43,6 +43,8 @@ export class Vcpu extends KObject {
   mmio_gen = 0n;
   /** Model scaffolding: generation of the memslots that decided "no slot" for the cached gfn (tag provenance). */
   mmio_decided_gen = 0n;
+  /** Model scaffolding: step at which the MMIO cache was filled. */
+  mmio_tag_step = -1;
   /** srcu_idx — the vCPU's SRCU read token while outside guest mode. */
   srcu_idx = 0;
   /** Model scaffolding: times the vCPU has left guest mode (kick acknowledgements). */

@@ -101,7 +101,7 @@ export function spawnVm(ex: Execution, config: ModelConfig, params: Partial<KvmP
 /** The quiescence oracles (every mechanism's end-of-execution invariants). */
 export function registerOracles(ex: Execution, kvm: Kvm): void {
   const inv = (ok: boolean, name: string, detail: string, message: () => string): void => {
-    if (!ok) ex.fail('INVARIANT', name, detail, message());
+    if (!ok) ex.invariantFailed(null, name, detail, message());
   };
   ex.onQuiescence('unsync', () => checkUnsyncInvariants({ invariant: (c, n, d, m) => inv(c, n, d, typeof m === 'string' ? () => m : m) }, kvm));
   ex.onQuiescence('root-refcount', () => {

@@ -21,6 +21,12 @@ export interface ExecutionOptions {
    * collected in `Outcome.warnings` and the execution goes on.
    */
   panicOnWarn: boolean;
+  /**
+   * An INVARIANT failure ends the execution (default). When false, it is
+   * collected like a WARN without panic_on_warn and the execution goes on, to
+   * see what the broken state leads to.
+   */
+  fatalInvariants: boolean;
 }
 
 export const DEFAULT_EXECUTION_OPTIONS: Readonly<ExecutionOptions> = {
@@ -28,6 +34,7 @@ export const DEFAULT_EXECUTION_OPTIONS: Readonly<ExecutionOptions> = {
   trace: false,
   features: null,
   panicOnWarn: true,
+  fatalInvariants: true,
 };
 
 /** What one execution produced. */
@@ -333,6 +340,17 @@ export class Execution {
       this.fatal = f;
       throw new KernelFailure(f);
     }
+  }
+
+  /** A semantic invariant that does not hold: fatal unless `fatalInvariants` is off. */
+  invariantFailed(t: SimThread | null, name: string, detail: string, message: string): void {
+    if (this.opts.fatalInvariants) this.failIn(t, 'INVARIANT', name, detail, message);
+    const key = `${name}\u0000${detail}`;
+    if (this.onceSeen.has(key)) return;
+    this.onceSeen.add(key);
+    const f = this.makeFailure('INVARIANT', name, detail, message, t);
+    this.warnings.push(f);
+    this.note(`INVARIANT: ${signatureOf(f)}`);
   }
 
   /** A fatal failure in the running thread (or at quiescence). */

@@ -141,11 +141,15 @@ export class SimThread {
     this.ex.note(`free ${o.name}`);
   }
 
-  /** Dereference a pointer that may be NULL: a NULL pointer is a `NULL` failure here. */
-  deref<T>(p: T | null | undefined, what: string): T {
+  /**
+   * Dereference a pointer that may be NULL: a NULL pointer is a `NULL`
+   * failure here. `what` names the pointer in the signature (keep it free of
+   * run-dependent values); `context` adds those to the message.
+   */
+  deref<T>(p: T | null | undefined, what: string, context = ''): T {
     if (p === null || p === undefined) {
       this.ex.fail('NULL', this.fn, `NULL pointer dereference of ${what}`,
-        `${this.name} dereferences ${what} == NULL at ${this.label}`);
+        `${this.name} dereferences ${what} == NULL at ${this.label}${context === '' ? '' : ` (${context})`}`);
     }
     return p;
   }
@@ -181,7 +185,7 @@ export class SimThread {
 
   /** A semantic invariant checked at this step. */
   invariant(cond: boolean, name: string, detail: string, message: string | (() => string)): void {
-    if (!cond) this.ex.fail('INVARIANT', name, detail, typeof message === 'string' ? message : message());
+    if (!cond) this.ex.invariantFailed(this, name, detail, typeof message === 'string' ? message : message());
   }
 
   /** `lockdep_assert_held*` on a lock or SRCU domain. */

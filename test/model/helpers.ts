@@ -22,8 +22,8 @@ export interface Run {
 }
 
 /** Runs a scenario under a decision source. */
-export function runWith(s: Scenario, source: DecisionSource, trace = false, maxSteps = 20_000): Run {
-  const ex = new Execution(source, { trace, maxSteps });
+export function runWith(s: Scenario, source: DecisionSource, trace = false, maxSteps = 20_000, fatalInvariants = true): Run {
+  const ex = new Execution(source, { trace, maxSteps, fatalInvariants });
   if (source instanceof ScriptedSource) source.attach(() => ex.threads);
   const kvm = spawnVm(ex, configOf(s.off ?? [], s.variants ?? []), s.params ?? {}, s.program, s.setup);
   const outcome = ex.run();
@@ -31,8 +31,8 @@ export function runWith(s: Scenario, source: DecisionSource, trace = false, maxS
 }
 
 /** Runs a scenario under a script (strict: the script must fit the program exactly). */
-export function runScript(s: Scenario, script: ScriptStep[], strict = true, trace = false): Run {
-  return runWith(s, new ScriptedSource(script, strict), trace);
+export function runScript(s: Scenario, script: ScriptStep[], strict = true, trace = false, fatalInvariants = true): Run {
+  return runWith(s, new ScriptedSource(script, strict), trace, 20_000, fatalInvariants);
 }
 
 /** Signatures found by `n` random-walk and `n` PCT executions (seeded), with counts. */
