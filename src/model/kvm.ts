@@ -31,6 +31,8 @@ export interface KvmParams {
   apicvInhibitReasons: number;
   /** gfn of L1's EPT12 root table. */
   ept12RootGfn: number;
+  /** vCPUs that run in SMM (address space 1); the model shares one memslots array between both spaces. */
+  smmVcpus: number[];
 }
 
 export const DEFAULT_KVM_PARAMS: KvmParams = {
@@ -42,6 +44,7 @@ export const DEFAULT_KVM_PARAMS: KvmParams = {
   shadowRootAllocated: false,
   apicvInhibitReasons: 0,
   ept12RootGfn: 8,
+  smmVcpus: [],
 };
 
 /** L1's nested-EPT page table held in guest memory at some gfn (data the guest writes). */
@@ -177,7 +180,11 @@ export class Kvm extends KObject {
     }
     this.memslots = new Memslots(ex, slots, this.params.generation, `memslots#${this.slotsSeq++}`);
     this.memslots.install_done = true;
-    for (let i = 0; i < this.params.vcpus; i++) this.vcpus.push(new Vcpu(ex, i));
+    for (let i = 0; i < this.params.vcpus; i++) {
+      const v = new Vcpu(ex, i);
+      if (this.params.smmVcpus.includes(i)) v.as_id = 1;
+      this.vcpus.push(v);
+    }
   }
 
   /** A new rmap array for slot `id` (kvzalloc). */
@@ -202,6 +209,11 @@ export class Kvm extends KObject {
   /** The object at frame `pfn`. */
   frame(pfn: number): Page | Sp | undefined {
     return this.frames.get(pfn);
+  }
+
+  /** KVM_ADDRESS_SPACE_NUM in use: 2 when some vCPU runs in SMM. */
+  get addressSpaces(): number {
+    return this.params.smmVcpus.length > 0 ? 2 : 1;
   }
 
   /** Is TDP MMU the MMU of this VM? (always, in this model) */

@@ -55,10 +55,10 @@ function overlap(slot: Memslot, hs: number, he: number): { start: number; end: n
  * when they are in use, and the range in every valid TDP MMU root
  * (`for_each_tdp_mmu_root_yield_safe`, which may yield).
  */
-function* kvm_unmap_gfn_range(t: SimThread, kvm: Kvm, slot: Memslot, start: number, end: number): Step<boolean> {
+function* kvm_unmap_gfn_range(t: SimThread, kvm: Kvm, as_id: number, slot: Memslot, start: number, end: number): Step<boolean> {
   let flush = false;
   if (yield* kvm_memslots_have_rmaps(t, kvm, 'kvm_unmap_gfn_range')) flush = (yield* kvm_zap_rmapp_range(t, kvm, slot, start, end)) || flush;
-  flush = (yield* kvm_tdp_mmu_zap_gfn_range(t, kvm, start, end, true, flush)) || flush;
+  flush = (yield* kvm_tdp_mmu_zap_gfn_range(t, kvm, as_id, start, end, true, flush)) || flush;
   return flush;
 }
 
@@ -73,15 +73,18 @@ export function* kvm_mmu_notifier_invalidate_range_start(t: SimThread, kvm: Kvm,
   const slots = t.load(kvm, 'memslots');
   let locked = false;
   let flush = false;
-  for (const slot of slots.slots) {
-    const r = overlap(slot, hs, he);
-    if (r === null) continue;
-    if (!locked) {
-      locked = true;
-      yield* kvm.mmu_lock.writeLock(t, '__kvm_handle_hva_range');
-      yield* kvm_inc_notifier_count(t, kvm, hs, he);
+  // Each address space has its own memslots in the kernel; the model shares one array.
+  for (let as_id = 0; as_id < kvm.addressSpaces; as_id++) {
+    for (const slot of slots.slots) {
+      const r = overlap(slot, hs, he);
+      if (r === null) continue;
+      if (!locked) {
+        locked = true;
+        yield* kvm.mmu_lock.writeLock(t, '__kvm_handle_hva_range');
+        yield* kvm_inc_notifier_count(t, kvm, hs, he);
+      }
+      flush = (yield* kvm_unmap_gfn_range(t, kvm, as_id, slot, r.start, r.end)) || flush;
     }
-    flush = (yield* kvm_unmap_gfn_range(t, kvm, slot, r.start, r.end)) || flush;
   }
   if (flush) yield* kvm_flush_remote_tlbs(t, kvm, '__kvm_handle_hva_range');
   if (locked) yield* kvm.mmu_lock.writeUnlock(t, '__kvm_handle_hva_range');
@@ -134,7 +137,9 @@ export function* kvm_zap_gfn_range(t: SimThread, kvm: Kvm, start: number, end: n
       }
     }
   }
-  flush = (yield* kvm_tdp_mmu_zap_gfn_range(t, kvm, start, end, true, flush)) || flush;
+  for (let as_id = 0; as_id < kvm.addressSpaces; as_id++) {
+    flush = (yield* kvm_tdp_mmu_zap_gfn_range(t, kvm, as_id, start, end, true, flush)) || flush;
+  }
   if (flush) yield* kvm_flush_remote_tlbs(t, kvm, 'kvm_zap_gfn_range');
   yield* kvm_dec_notifier_count(t, kvm);
   yield* kvm.mmu_lock.writeUnlock(t, 'kvm_zap_gfn_range');

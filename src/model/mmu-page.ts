@@ -67,6 +67,8 @@ export class Sp extends KObject {
 
   /** Is this SP a root (no parent)? Set by the code that creates roots. */
   isRoot = false;
+  /** role.smm — the address space (kvm_mmu_page_as_id); immutable after creation. */
+  as_id = 0;
 
   override showField(field: string, value: unknown): string | null {
     if (field.startsWith('spt[') && typeof value === 'number') return showSpte(value);

@@ -137,14 +137,16 @@ function nodeToRoot(t: SimThread, node: ListNode | null): Sp | null {
 
 /**
  * `for_each_tdp_mmu_root_yield_safe(kvm, root, as_id, shared)`: runs `body`
- * on each valid root with a reference held; the body may yield mmu_lock.
+ * on each valid root of address space `as_id` with a reference held (roots
+ * of the other space are referenced and skipped); the body may yield
+ * mmu_lock.
  */
 export function* for_each_tdp_mmu_root_yield_safe(
-  t: SimThread, kvm: Kvm, shared: boolean, body: (root: Sp) => Step,
+  t: SimThread, kvm: Kvm, as_id: number, shared: boolean, body: (root: Sp) => Step,
 ): Step {
   let root = yield* tdp_mmu_next_root(t, kvm, null, shared);
   while (root !== null) {
-    yield* body(root);
+    if (root.as_id === as_id) yield* body(root);
     root = yield* tdp_mmu_next_root(t, kvm, root, shared);
   }
 }
@@ -459,17 +461,19 @@ export function* handle_removed_tdp_mmu_page(t: SimThread, kvm: Kvm, sp: Sp, sha
  * with a new reference, or allocate one (count 1 = the vCPU's reference) and
  * add it at the head of tdp_mmu_roots. Requires mmu_lock held for write.
  */
-export function* kvm_tdp_mmu_get_vcpu_root_hpa(t: SimThread, kvm: Kvm): Step<Sp> {
+export function* kvm_tdp_mmu_get_vcpu_root_hpa(t: SimThread, kvm: Kvm, as_id: number): Step<Sp> {
   t.assertHeld(kvm.mmu_lock, 'write', 'kvm_tdp_mmu_get_vcpu_root_hpa');
   const roots = yield* for_each_tdp_mmu_root(t, kvm, 'kvm_tdp_mmu_get_vcpu_root_hpa');
   for (const root of roots) {
     yield 'kvm_tdp_mmu_get_vcpu_root_hpa:root.role.load';
-    if (t.load(root, 'role_invalid')) continue; // role.word never matches an invalid root
+    // role.word never matches an invalid root, nor one of the other address space.
+    if (t.load(root, 'role_invalid') || root.as_id !== as_id) continue;
     if (yield* kvm_tdp_mmu_get_root(t, kvm, root)) return root;
   }
   yield 'kvm_tdp_mmu_get_vcpu_root_hpa:alloc_tdp_mmu_page';
   const root = new Sp(kvm.ex, TDP_ROOT_LEVEL, true, 0, true, kvm.allocPfn(), kvm.mmu_valid_gen, `root R${++kvm.rootSeq}`);
   root.isRoot = true;
+  root.as_id = as_id;
   kvm.frames.set(root.pfn, root);
   root.tdp_mmu_root_count.set(t, 1);
   yield* kvm.tdp_mmu_pages_lock.lock(t, 'kvm_tdp_mmu_get_vcpu_root_hpa');
@@ -617,10 +621,14 @@ export function* kvm_tdp_mmu_write_protect_gfn(t: SimThread, kvm: Kvm, gfn: numb
   return changed;
 }
 
-/** `kvm_tdp_mmu_zap_gfn_range` (write lock): zap [start, end) in every valid root; returns flush. */
-export function* kvm_tdp_mmu_zap_gfn_range(t: SimThread, kvm: Kvm, start: number, end: number, can_yield: boolean, flush0: boolean): Step<boolean> {
+/**
+ * `kvm_tdp_mmu_zap_gfn_range(kvm, as_id, start, end, can_yield, flush)` —
+ * write lock: zap [start, end) in every valid root of `as_id`; returns flush.
+ * (The notifier's handler `kvm_tdp_mmu_unmap_gfn_range` is the same walk.)
+ */
+export function* kvm_tdp_mmu_zap_gfn_range(t: SimThread, kvm: Kvm, as_id: number, start: number, end: number, can_yield: boolean, flush0: boolean): Step<boolean> {
   let flush = flush0;
-  yield* for_each_tdp_mmu_root_yield_safe(t, kvm, false, function* (root) {
+  yield* for_each_tdp_mmu_root_yield_safe(t, kvm, as_id, false, function* (root) {
     flush = yield* zap_gfn_range(t, kvm, root, start, end, can_yield, flush, false);
   });
   return flush;

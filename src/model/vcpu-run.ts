@@ -137,7 +137,7 @@ function* vmExitIfInGuest(t: SimThread, kvm: Kvm, vcpu: Vcpu, why: string): Step
 /** `kvm_mmu_load` for the TDP MMU root: allocate or reuse a root under the write lock. */
 function* kvm_mmu_load(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
   yield* kvm.mmu_lock.writeLock(t, 'mmu_alloc_direct_roots');
-  const root = yield* kvm_tdp_mmu_get_vcpu_root_hpa(t, kvm);
+  const root = yield* kvm_tdp_mmu_get_vcpu_root_hpa(t, kvm, vcpu.as_id);
   yield 'mmu_alloc_direct_roots:vcpu->arch.mmu->root_hpa.store';
   t.store(vcpu, 'root_hpa', root);
   yield* kvm.mmu_lock.writeUnlock(t, 'mmu_alloc_direct_roots');

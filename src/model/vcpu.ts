@@ -50,6 +50,9 @@ export class Vcpu extends KObject {
   /** Model scaffolding: times the vCPU has left guest mode (kick acknowledgements). */
   exits = 0;
 
+  /** The address space the vCPU runs in (1 = SMM); part of the wanted root role. */
+  as_id = 0;
+
   constructor(ex: Execution, readonly vcpu_id: number) {
     super(ex, 'kvm_vcpu', `vcpu${vcpu_id}`);
   }

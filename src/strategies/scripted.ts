@@ -32,7 +32,11 @@ export class ScriptedSource implements DecisionSource {
   private lastSteps = -1;
   private threads: () => readonly SimThread[] = () => [];
 
-  constructor(readonly script: readonly ScriptStep[], readonly strict = true) {}
+  /**
+   * `choices` answers model choices by their label (e.g. `{'tdp_mmu_iter_cond_resched need_resched': 1}`
+   * makes every such point yield); unlisted choices are 0.
+   */
+  constructor(readonly script: readonly ScriptStep[], readonly strict = true, readonly choices: Readonly<Record<string, number>> = {}) {}
 
   /** Gives the source a view of the execution's threads (call before run()). */
   attach(threads: () => readonly SimThread[]): this {
@@ -73,8 +77,9 @@ export class ScriptedSource implements DecisionSource {
     return isIn(runnable, count, current) ? current : runnable[0]!;
   }
 
-  nextChoice(): number {
-    return 0;
+  nextChoice(n: number, label: string): number {
+    const v = this.choices[label] ?? 0;
+    return v < n ? v : n - 1;
   }
 
   /**

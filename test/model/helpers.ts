@@ -31,8 +31,8 @@ export function runWith(s: Scenario, source: DecisionSource, trace = false, maxS
 }
 
 /** Runs a scenario under a script (strict: the script must fit the program exactly). */
-export function runScript(s: Scenario, script: ScriptStep[], strict = true, trace = false, fatalInvariants = true): Run {
-  return runWith(s, new ScriptedSource(script, strict), trace, 20_000, fatalInvariants);
+export function runScript(s: Scenario, script: ScriptStep[], strict = true, trace = false, fatalInvariants = true, choices: Record<string, number> = {}): Run {
+  return runWith(s, new ScriptedSource(script, strict, choices), trace, 20_000, fatalInvariants);
 }
 
 /** Signatures found by `n` random-walk and `n` PCT executions (seeded), with counts. */
