@@ -356,9 +356,9 @@ export function* mmu_sync_children(t: SimThread, kvm: Kvm, vcpu: Vcpu, parent: S
   const pages: PvecEntry[] = [];
   let flush = false;
   for (;;) {
+    // while (mmu_unsync_walk(parent, &pages)): the walk's return value (leaves found, or -ENOSPC).
     const n = yield* mmu_unsync_walk(t, kvm, parent, pages);
-    if (n === 0 && pages.length === 0) break;
-    if (pages.length === 0) break;
+    if (n === 0) break;
     // Walk the vector as for_each_sp does: track the path, act on 4K leaves.
     const batch = pages.slice();
     let isProtected = false;

@@ -47,6 +47,8 @@ export interface Outcome {
   readonly steps: number;
   /** Every real decision, to replay this execution exactly. */
   readonly decisions: DecisionLog;
+  /** The step index of each thread pick in `decisions.schedule`. */
+  readonly decisionSteps: readonly number[];
   /** Thread names by id. */
   readonly threads: readonly string[];
   /** The trace, when requested. */
@@ -74,6 +76,7 @@ export class Execution {
   private nextOid = 1;
   private readonly hooks: { name: string; fn: QuiescenceHook }[] = [];
   private readonly schedule: number[] = [];
+  private readonly scheduleSteps: number[] = [];
   private readonly choices: number[] = [];
   private readonly warnings: Failure[] = [];
   private readonly onceSeen = new Set<string>();
@@ -144,6 +147,7 @@ export class Execution {
       warnings: this.warnings,
       steps: this.step,
       decisions: { schedule: this.schedule, choices: this.choices },
+      decisionSteps: this.scheduleSteps,
       threads: this.threads.map((t) => t.name),
       trace: this.trace,
     };
@@ -193,6 +197,7 @@ export class Execution {
           throw new ModelError(`decision source '${source.name}' picked thread ${pick}, which is not runnable`, this.step, '');
         }
         this.schedule.push(pick);
+        this.scheduleSteps.push(this.step);
       }
       const th = threads[pick]!;
       if (features !== null) {

@@ -1,0 +1,205 @@
+/**
+ * Builds engine harnesses (src/fuzz/harness.ts) on the KVM MMU model: thread
+ * slots with operation vocabularies that map argument bytes onto model
+ * operations, an initial state chosen by the config byte, and a serial
+ * set-up phase ("prelude") that runs before the fuzzed programs race. The
+ * prelude's steps are forced (one runnable thread at a time), so they cost
+ * no decisions and no fuzz bytes.
+ */
+import type { HarnessConfig, Harness, OpSpec, ThreadSlot } from '../src/fuzz/harness';
+import type { Op, Scenario } from '../src/fuzz/scenario';
+import { type Blocker, Execution, type ExecutionOptions, type Outcome, type SimThread, type Step } from '../src/runtime';
+import type { DecisionSource } from '../src/runtime/decision-source';
+import type { Kvm, KvmParams } from '../src/model/kvm';
+import { APIC_DEFAULT_GFN } from '../src/model/memslots';
+import type { MemslotRequest } from '../src/model/memslot-ops';
+import { configOf } from '../src/model/switches';
+import { type VcpuOp, kvm_vcpu_run } from '../src/model/vcpu-run';
+import { type IoctlOp, type MmOp, ioctlThread, mmThread, registerOracles } from '../src/model/vm';
+import { Kvm as KvmClass } from '../src/model/kvm';
+
+/** What a slot's thread is. */
+export type SlotRole = { kind: 'vcpu'; vcpu: number } | { kind: 'ioctl' } | { kind: 'mm' };
+
+/** An operation of a slot: its spec for the engine and how its argument bytes become a model operation. */
+export interface ModelOp<T> {
+  readonly spec: OpSpec;
+  readonly make: (args: readonly number[]) => T;
+  readonly show: (args: readonly number[]) => string;
+}
+
+export interface KvmSlot {
+  readonly name: string;
+  readonly role: SlotRole;
+  readonly maxOps: number;
+  readonly ops: readonly ModelOp<VcpuOp | IoctlOp | MmOp>[];
+}
+
+/** The initial state one config byte selects. */
+export interface InitialState {
+  readonly name: string;
+  readonly params: Partial<KvmParams>;
+  readonly setup?: (kvm: Kvm) => void;
+  /** Serial set-up per slot (vCPU slots only), run in slot order before the race. */
+  readonly preludes?: Readonly<Record<string, readonly VcpuOp[]>>;
+}
+
+export interface KvmHarnessDef {
+  readonly name: string;
+  readonly description: string;
+  readonly slots: readonly KvmSlot[];
+  readonly states: readonly InitialState[];
+  readonly maxSteps?: number;
+}
+
+/** Picks `args[i] % list.length` from a list. */
+export function pick<T>(list: readonly T[], b: number | undefined): T {
+  return list[(b ?? 0) % list.length]!;
+}
+
+// ---- common operation vocabularies -----------------------------------------
+
+export function accessOp(gfns: readonly number[]): ModelOp<VcpuOp> {
+  return {
+    spec: { name: 'access', args: [{ name: 'gfn', range: gfns.length }, { name: 'write', range: 2 }] },
+    make: (a) => ({ kind: 'access', gfn: pick(gfns, a[0]), write: (a[1] ?? 0) % 2 === 1 }),
+    show: (a) => `access(gfn ${showGfn(pick(gfns, a[0]))}, ${(a[1] ?? 0) % 2 === 1 ? 'write' : 'read'})`,
+  };
+}
+
+export function eptWriteOp(tables: readonly number[], idxs: readonly number[], values: readonly number[]): ModelOp<VcpuOp> {
+  return {
+    spec: { name: 'ept-write', args: [{ name: 'table', range: tables.length }, { name: 'idx', range: idxs.length }, { name: 'value', range: values.length }] },
+    make: (a) => ({ kind: 'ept-write', table: pick(tables, a[0]), idx: pick(idxs, a[1]), value: pick(values, a[2]) }),
+    show: (a) => `ept-write(table gfn ${pick(tables, a[0])}, idx ${pick(idxs, a[1])}, value ${pick(values, a[2])})`,
+  };
+}
+
+export const inveptOp: ModelOp<VcpuOp> = {
+  spec: { name: 'invept', args: [] },
+  make: () => ({ kind: 'invept' }),
+  show: () => 'invept',
+};
+
+export function l2AccessOp(l2gfns: readonly number[]): ModelOp<VcpuOp> {
+  return {
+    spec: { name: 'l2-access', args: [{ name: 'l2gfn', range: l2gfns.length }] },
+    make: (a) => ({ kind: 'l2-access', l2gfn: pick(l2gfns, a[0]) }),
+    show: (a) => `l2-access(l2gfn ${pick(l2gfns, a[0])})`,
+  };
+}
+
+/** Memslot ioctls on a few slot layouts: create, delete, move, flags. */
+export function memslotOp(layouts: readonly { id: number; base_gfn: number; npages: number; userspace_addr: number }[]): ModelOp<IoctlOp> {
+  const changes = ['CREATE', 'DELETE', 'MOVE', 'FLAGS_ONLY'] as const;
+  return {
+    spec: { name: 'memslot', args: [{ name: 'change', range: changes.length }, { name: 'layout', range: layouts.length }] },
+    make: (a) => {
+      const l = pick(layouts, a[1]);
+      const change = pick(changes, a[0]);
+      const req: MemslotRequest = { change, id: l.id, base_gfn: l.base_gfn, npages: l.npages, userspace_addr: l.userspace_addr, flags: 0 };
+      return { kind: 'memslot', req };
+    },
+    show: (a) => {
+      const l = pick(layouts, a[1]);
+      return `memslot(${pick(changes, a[0])} slot ${l.id} gfn ${l.base_gfn}+${l.npages})`;
+    },
+  };
+}
+
+export const apicvOp: ModelOp<IoctlOp> = {
+  spec: { name: 'apicv', args: [{ name: 'activate', range: 2 }, { name: 'bit', range: 2 }] },
+  make: (a) => ({ kind: 'apicv', activate: (a[0] ?? 0) % 2 === 1, bit: (a[1] ?? 0) % 2 }),
+  show: (a) => `apicv(${(a[0] ?? 0) % 2 === 1 ? 'un-inhibit' : 'inhibit'} bit ${(a[1] ?? 0) % 2})`,
+};
+
+export const zapAllFastOp: ModelOp<IoctlOp> = {
+  spec: { name: 'zap-all-fast', args: [] },
+  make: () => ({ kind: 'zap-all-fast' }),
+  show: () => 'zap-all-fast (set_nx_huge_pages)',
+};
+
+export function unmapOp(hvas: readonly number[]): ModelOp<MmOp> {
+  return {
+    spec: { name: 'unmap', args: [{ name: 'hva', range: hvas.length }, { name: 'npages', range: 2 }] },
+    make: (a) => ({ kind: 'unmap', hva: pick(hvas, a[0]), npages: 1 + ((a[1] ?? 0) % 2) }),
+    show: (a) => `unmap(hva 0x${pick(hvas, a[0]).toString(16)}, ${1 + ((a[1] ?? 0) % 2)} pages)`,
+  };
+}
+
+function showGfn(g: number): string {
+  return g === APIC_DEFAULT_GFN ? '0xfee00 (APIC)' : String(g);
+}
+
+// ---- the harness --------------------------------------------------------------
+
+/** A harness over the KVM model, built from a definition. */
+export class KvmHarness implements Harness {
+  readonly name: string;
+  readonly description: string;
+  readonly slots: readonly ThreadSlot[];
+  readonly configRange: number;
+  readonly maxSteps: number;
+
+  constructor(readonly def: KvmHarnessDef) {
+    this.name = def.name;
+    this.description = def.description;
+    this.slots = def.slots.map((s) => ({ name: s.name, maxOps: s.maxOps, ops: s.ops.map((o) => o.spec) }));
+    this.configRange = def.states.length;
+    this.maxSteps = def.maxSteps ?? 20_000;
+  }
+
+  configure(off: readonly string[], variants: readonly string[]): HarnessConfig {
+    configOf(off, variants); // throws a one-line Error on an unknown name or a mismatched variant
+    return { off: [...off], variants: [...variants] };
+  }
+
+  describeOp(slot: number, op: Op): string {
+    const s = this.def.slots[slot];
+    const m = s?.ops[op.kind % Math.max(1, s.ops.length)];
+    return m === undefined ? '?' : m.show(op.args);
+  }
+
+  describeConfig(config: number): string {
+    return pick(this.def.states, config).name;
+  }
+
+  execute(s: Scenario, cfg: HarnessConfig, source: DecisionSource, opts: Partial<ExecutionOptions>): Outcome {
+    const ex = new Execution(source, { maxSteps: this.maxSteps, ...opts });
+    const state = pick(this.def.states, s.config);
+    const vcpuCount = 1 + Math.max(0, ...this.def.slots.map((sl) => (sl.role.kind === 'vcpu' ? sl.role.vcpu : 0)));
+    const kvm = new KvmClass(ex, configOf(cfg.off, cfg.variants), { ...state.params, vcpus: Math.max(vcpuCount, state.params.vcpus ?? 0) });
+    state.setup?.(kvm);
+    // Set-up phase: preludes run one after another, in slot order, before anything else.
+    const preludeSlots = this.def.slots.filter((sl) => sl.role.kind === 'vcpu' && (state.preludes?.[sl.name]?.length ?? 0) > 0);
+    const gate = { turn: 0 };
+    const total = preludeSlots.length;
+    const allDone: Blocker = { label: 'harness:prelude_done', waitsFor: 'harness prelude', ready: () => gate.turn >= total };
+    this.def.slots.forEach((slot, i) => {
+      const prog = (s.programs[i] ?? []).map((op) => slot.ops[op.kind % slot.ops.length]!.make(op.args));
+      const myTurn = preludeSlots.indexOf(slot);
+      const prelude = state.preludes?.[slot.name] ?? [];
+      if (prog.length === 0 && myTurn < 0) return;
+      const role = slot.role;
+      ex.spawn(slot.name, function* body(t: SimThread): Step {
+        if (role.kind === 'vcpu') {
+          const vcpu = kvm.vcpus[role.vcpu]!;
+          if (myTurn >= 0) {
+            yield { label: 'harness:prelude_turn', waitsFor: 'harness prelude', ready: () => gate.turn === myTurn };
+            yield* kvm_vcpu_run(t, kvm, vcpu, prelude);
+            gate.turn++;
+          }
+          if (total > 0) yield allDone;
+          if (prog.length > 0) yield* kvm_vcpu_run(t, kvm, vcpu, prog as VcpuOp[]);
+        } else {
+          if (total > 0) yield allDone;
+          if (role.kind === 'ioctl') yield* ioctlThread(t, kvm, prog as IoctlOp[]);
+          else yield* mmThread(t, kvm, prog as MmOp[]);
+        }
+      });
+    });
+    kvm.rcu.spawnActor('rcu');
+    registerOracles(ex, kvm);
+    return ex.run();
+  }
+}

@@ -1,0 +1,62 @@
+import type { FeatureMap } from '../runtime';
+
+/** libFuzzer's hit-count buckets: 1, 2, 3, 4-7, 8-15, 16-31, 32-127, 128+ → 1..8. */
+export function bucketOf(hits: number): number {
+  if (hits === 0) return 0;
+  if (hits <= 3) return hits;
+  if (hits <= 7) return 4;
+  if (hits <= 15) return 5;
+  if (hits <= 31) return 6;
+  if (hits <= 127) return 7;
+  return 8;
+}
+
+const BUCKETS = new Uint8Array(256);
+for (let i = 0; i < 256; i++) BUCKETS[i] = bucketOf(i);
+
+/**
+ * The union of everything seen: for each feature slot, the highest hit-count
+ * bucket reached. An execution is interesting when it reaches a bucket not
+ * seen before in some slot.
+ */
+export class GlobalCoverage {
+  readonly max: Uint8Array;
+  /** Slots ever hit. */
+  slots = 0;
+  /** Sum of the max buckets (libFuzzer's "ft"). */
+  features = 0;
+
+  constructor(size: number) {
+    this.max = new Uint8Array(size);
+  }
+
+  /** Count of (slot, bucket) pairs in `fm` that are new; merges them when `commit`. */
+  novelty(fm: FeatureMap, commit: boolean): number {
+    const hits = fm.hits;
+    const max = this.max;
+    let fresh = 0;
+    for (let i = 0; i < hits.length; i++) {
+      const h = hits[i]!;
+      if (h === 0) continue;
+      const b = BUCKETS[h]!;
+      const m = max[i]!;
+      if (b > m) {
+        fresh++;
+        if (commit) {
+          if (m === 0) this.slots++;
+          this.features += b - m;
+          max[i] = b;
+        }
+      }
+    }
+    return fresh;
+  }
+
+  /** The slots an execution hit (for the corpus's rarity scoring). */
+  static hitSlots(fm: FeatureMap): number[] {
+    const out: number[] = [];
+    const hits = fm.hits;
+    for (let i = 0; i < hits.length; i++) if (hits[i] !== 0) out.push(i);
+    return out;
+  }
+}

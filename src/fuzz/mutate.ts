@@ -1,0 +1,182 @@
+/**
+ * Mutators: libFuzzer-like byte-level ones on the payload, and
+ * structure-aware ones on the decoded scenario (insert, delete, swap or
+ * duplicate an operation; change an argument; add, move or remove a
+ * preemption; splice two inputs). All randomness comes from the engine's
+ * seeded generator.
+ */
+import type seedrandom from 'seedrandom';
+import { decodePreemptions, encodePreemptions, type Preemption } from '../strategies/fuzz-bytes';
+import { decode, encode } from './codec';
+import type { Harness } from './harness';
+import type { Op, Scenario } from './scenario';
+
+const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 127, 128, 255];
+export const MAX_INPUT = 512;
+
+export class Mutator {
+  constructor(private readonly h: Harness, private readonly rng: seedrandom.PRNG) {}
+
+  private int(n: number): number {
+    return Math.floor(this.rng() * n);
+  }
+
+  /** One mutated payload derived from `base` (and, for splices, `other`). */
+  mutate(base: Uint8Array, other: Uint8Array | null): { bytes: Uint8Array; how: string } {
+    const rounds = 1 + this.int(3);
+    let cur = base;
+    const how: string[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const structured = this.rng() < 0.7;
+      const r = structured ? this.structured(cur, other) : this.bytes(cur);
+      cur = r.bytes;
+      how.push(r.how);
+    }
+    if (cur.length > MAX_INPUT) cur = cur.slice(0, MAX_INPUT);
+    return { bytes: cur, how: how.join('+') };
+  }
+
+  /** Byte-level mutations of the payload. */
+  bytes(b: Uint8Array): { bytes: Uint8Array; how: string } {
+    const a = Array.from(b);
+    switch (this.int(6)) {
+      case 0: {
+        if (a.length === 0) a.push(this.int(256));
+        else a[this.int(a.length)]! ^= 1 << this.int(8);
+        return { bytes: Uint8Array.from(a), how: 'bitflip' };
+      }
+      case 1: {
+        const v = INTERESTING[this.int(INTERESTING.length)]!;
+        if (a.length === 0) a.push(v);
+        else a[this.int(a.length)] = v;
+        return { bytes: Uint8Array.from(a), how: 'interesting' };
+      }
+      case 2:
+        a.splice(this.int(a.length + 1), 0, this.int(256));
+        return { bytes: Uint8Array.from(a), how: 'insert-byte' };
+      case 3:
+        if (a.length > 0) a.splice(this.int(a.length), 1 + this.int(Math.min(4, a.length)));
+        return { bytes: Uint8Array.from(a), how: 'erase-bytes' };
+      case 4: {
+        if (a.length > 1) {
+          const from = this.int(a.length);
+          const len = 1 + this.int(Math.min(8, a.length - from));
+          a.splice(this.int(a.length + 1), 0, ...a.slice(from, from + len));
+        }
+        return { bytes: Uint8Array.from(a), how: 'copy-part' };
+      }
+      default: {
+        if (a.length === 0) a.push(0);
+        const i = this.int(a.length);
+        a[i] = (a[i]! + (this.rng() < 0.5 ? 1 : 255)) & 0xff;
+        return { bytes: Uint8Array.from(a), how: 'add-sub' };
+      }
+    }
+  }
+
+  /** Structure-aware mutations on the decoded scenario. */
+  structured(b: Uint8Array, other: Uint8Array | null): { bytes: Uint8Array; how: string } {
+    const s = decode(this.h, b);
+    const programs = s.programs.map((p) => p.map((op) => ({ kind: op.kind, args: [...op.args] })));
+    let schedule = decodePreemptions(s.schedule);
+    let choices = Array.from(s.choices);
+    let config = s.config;
+    let how: string;
+    const slot = this.int(this.h.slots.length);
+    const spec = this.h.slots[slot]!;
+    const prog = programs[slot]!;
+    switch (this.int(10)) {
+      case 0: // insert an op
+        if (prog.length < spec.maxOps && spec.ops.length > 0) prog.splice(this.int(prog.length + 1), 0, this.randomOp(slot));
+        how = 'insert-op';
+        break;
+      case 1: // delete an op
+        if (prog.length > 0) prog.splice(this.int(prog.length), 1);
+        how = 'delete-op';
+        break;
+      case 2: // swap two ops
+        if (prog.length > 1) {
+          const i = this.int(prog.length);
+          const j = this.int(prog.length);
+          [prog[i], prog[j]] = [prog[j]!, prog[i]!];
+        }
+        how = 'swap-ops';
+        break;
+      case 3: // duplicate an op
+        if (prog.length > 0 && prog.length < spec.maxOps) {
+          const i = this.int(prog.length);
+          prog.splice(i, 0, { kind: prog[i]!.kind, args: [...prog[i]!.args] });
+        }
+        how = 'duplicate-op';
+        break;
+      case 4: { // change an argument (or the kind)
+        if (prog.length > 0) {
+          const op = prog[this.int(prog.length)]!;
+          const ospec = spec.ops[op.kind]!;
+          if (ospec.args.length === 0 || this.rng() < 0.2) op.kind = this.int(spec.ops.length);
+          else {
+            const k = this.int(ospec.args.length);
+            op.args[k] = this.int(ospec.args[k]!.range);
+          }
+        }
+        how = 'change-arg';
+        break;
+      }
+      case 5: // add a preemption
+        schedule.push({ step: this.preemptionStep(schedule), thread: this.int(this.h.slots.length + 2) });
+        how = 'add-preemption';
+        break;
+      case 6: // move a preemption
+        if (schedule.length > 0) {
+          const i = this.int(schedule.length);
+          const p = schedule[i]!;
+          const d = 1 + this.int(this.rng() < 0.7 ? 4 : 64);
+          schedule[i] = { step: Math.max(0, p.step + (this.rng() < 0.5 ? -d : d)), thread: this.rng() < 0.3 ? this.int(this.h.slots.length + 2) : p.thread };
+        }
+        how = 'move-preemption';
+        break;
+      case 7: // remove a preemption
+        if (schedule.length > 0) schedule.splice(this.int(schedule.length), 1);
+        how = 'remove-preemption';
+        break;
+      case 8: // a model choice (e.g. yield at a cond_resched point)
+        if (choices.length === 0 || this.rng() < 0.5) choices.splice(this.int(choices.length + 1), 0, this.int(4));
+        else choices[this.int(choices.length)] = this.int(4);
+        how = 'change-choice';
+        break;
+      default: { // splice with another input: programs from one, schedule from the other, or halves
+        if (other !== null) {
+          const o = decode(this.h, other);
+          if (this.rng() < 0.5) schedule = decodePreemptions(o.schedule);
+          else {
+            const k = this.int(programs.length);
+            programs[k] = o.programs[k]!.map((op) => ({ kind: op.kind, args: [...op.args] }));
+          }
+          if (this.rng() < 0.3) choices = Array.from(o.choices);
+          if (this.rng() < 0.2) config = o.config;
+        } else {
+          config = this.int(Math.max(1, this.h.configRange));
+        }
+        how = 'splice';
+      }
+    }
+    schedule.sort((a, b2) => a.step - b2.step);
+    const out: Scenario = { config, programs: programs as Op[][], schedule: encodePreemptions(schedule), choices: Uint8Array.from(choices) };
+    return { bytes: encode(this.h, out), how };
+  }
+
+  private randomOp(slot: number): { kind: number; args: number[] } {
+    const spec = this.h.slots[slot]!;
+    const kind = this.int(spec.ops.length);
+    return { kind, args: spec.ops[kind]!.args.map((a) => this.int(a.range)) };
+  }
+
+  /** Preemption positions cluster near existing ones (locality) or anywhere in the first few hundred steps. */
+  private preemptionStep(existing: readonly Preemption[]): number {
+    if (existing.length > 0 && this.rng() < 0.5) {
+      const p = existing[this.int(existing.length)]!;
+      return Math.max(0, p.step + this.int(40) - 10);
+    }
+    return this.int(this.rng() < 0.5 ? 120 : 600);
+  }
+}
