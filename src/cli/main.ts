@@ -6,6 +6,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DEMO_OPTIONS, runDemo } from './demo';
+import { type FuzzCliOptions, UsageError, runFuzz } from './fuzz-command';
+import { runList } from './list-command';
 
 function intArg(min: number) {
   return (v: string): number => {
@@ -16,14 +18,34 @@ function intArg(min: number) {
   };
 }
 
-export function buildProgram(out: (s: string) => void, setExit: (code: number) => void): Command {
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function buildProgram(out: (s: string) => void, err: (s: string) => void, setExit: (code: number | Promise<number>) => void): Command {
   const program = new Command('mmufuzz')
     .description('coverage-guided interleaving fuzzer for an executable model of the KVM x86 MMU')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => out(s.replace(/\n$/, '')),
-      writeErr: (s) => process.stderr.write(s.split('\n').filter((l) => l.trim() !== '')[0] + '\n'),
+      writeErr: (s) => err(s.split('\n').filter((l) => l.trim() !== '')[0] ?? ''),
     });
+
+  program.command('list').description('harnesses, switches, variants, oracles').action(() => setExit(runList(out)));
+
+  program
+    .command('fuzz <harness> [corpus-dirs...]')
+    .description('fuzz a harness; the first corpus directory is written')
+    .option('--off <switch>', 'turn a switch off (repeatable)', collect, [])
+    .option('--variant <switch:variant>', 'apply a claim variant (repeatable)', collect, [])
+    .option('--seed <n>', 'seed of the run', intArg(0), 1)
+    .option('--max-total-time <sec>', 'stop after this many seconds (0: no limit)', intArg(0), 0)
+    .option('--runs <n>', 'stop after this many executions (0: no limit)', intArg(0), 0)
+    .option('--workers <n>', 'worker processes sharing the corpus', intArg(1), 1)
+    .option('--crashes <dir>', 'where crashes are stored', 'crashes')
+    .addOption(new Option('--strategy <name>', 'schedule strategy').choices(['bytes', 'random', 'pct']).default('bytes'))
+    .option('--no-feedback', 'no coverage feedback: fresh random inputs (a baseline)')
+    .option('--stop-on-crash', 'stop at the first new crash', false)
+    .option('--json', 'one JSON object per line', false)
+    .action((harness: string, dirs: string[], o: FuzzCliOptions) => setExit(runFuzz(harness, dirs, o, out, err)));
 
   program
     .command('demo')
@@ -38,19 +60,26 @@ export function buildProgram(out: (s: string) => void, setExit: (code: number) =
   return program;
 }
 
-export function main(argv: string[]): number {
-  let code = 0;
-  const program = buildProgram((s) => process.stdout.write(s + '\n'), (c) => (code = c));
+/** Runs the command line; resolves to the exit code. */
+export async function main(argv: string[], out = (s: string) => void process.stdout.write(s + '\n'), err = (s: string) => void process.stderr.write(s + '\n')): Promise<number> {
+  let code: number | Promise<number> = 0;
+  const program = buildProgram(out, err, (c) => {
+    code = c;
+  });
   try {
-    program.parse(argv, { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
+    return await code;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2;
     }
+    if (e instanceof UsageError) {
+      err(`mmufuzz: ${e.message}`);
+      return 2;
+    }
     throw e;
   }
-  return code;
 }
 
 if (require.main === module) {
@@ -59,5 +88,10 @@ if (require.main === module) {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  process.exitCode = main(process.argv.slice(2));
+  main(process.argv.slice(2)).then((c) => {
+    process.exitCode = c;
+  }, (e: unknown) => {
+    process.stderr.write(`mmufuzz: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exitCode = 3;
+  });
 }

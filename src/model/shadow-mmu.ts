@@ -402,7 +402,7 @@ export function* mmu_sync_children(t: SimThread, kvm: Kvm, vcpu: Vcpu, parent: S
 }
 
 /** `mmu_pages_clear_parents(parents)`: clear the path's bits upward while counts reach 0. */
-function* mmu_pages_clear_parents(t: SimThread, kvm: Kvm, parents: PagePath): Step {
+export function* mmu_pages_clear_parents(t: SimThread, kvm: Kvm, parents: PagePath): Step {
   let level = 0;
   let sp: Sp | null;
   do {

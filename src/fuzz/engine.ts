@@ -1,0 +1,323 @@
+/**
+ * The fuzz loop: in-process, seeded, coverage-guided over code and
+ * interleaving features. Each iteration picks a corpus entry (favouring
+ * small, fast inputs with rare features), mutates it (byte-level and
+ * structure-aware), runs it, keeps it when it reaches a new feature bucket,
+ * and stores failures deduplicated by signature. The engine knows harnesses
+ * only through the Harness interface; it never imports the model.
+ */
+import seedrandom from 'seedrandom';
+import { FEATURE_MAP_BITS, FeatureMap, ModelError, type Outcome, signatureOf } from '../runtime';
+import type { DecisionSource } from '../runtime/decision-source';
+import { renderSwimlanes } from '../report/swimlane';
+import { FuzzBytesSource, PctSource, RandomWalkSource, decodePreemptions, encodePreemptions, formatSchedule } from '../strategies';
+import { decode, encode } from './codec';
+import { CorpusStore } from './corpus-store';
+import { type CrashSidecar, CrashStore } from './crash-store';
+import { GlobalCoverage } from './coverage';
+import type { Harness, HarnessConfig } from './harness';
+import { Mutator } from './mutate';
+import type { Scenario } from './scenario';
+
+export type Strategy = 'bytes' | 'random' | 'pct';
+export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
+
+/** Every option of a fuzz run, with defaults in DEFAULT_FUZZ_OPTIONS; the CLI maps flags onto it. */
+export interface FuzzOptions {
+  /** Seed of the engine's generator (mutations, corpus picks, random/pct sources). */
+  seed: number;
+  /** How schedules are chosen: from the input's bytes (mutated with feedback), or by a random walk / PCT per execution. */
+  strategy: Strategy;
+  /** Stop after this many seconds (0: no limit). */
+  maxTotalTime: number;
+  /** Stop after this many executions (0: no limit). */
+  runs: number;
+  /** Stop at the first new crash. */
+  stopOnCrash: boolean;
+  /** Use coverage feedback (false: every execution is a fresh random input — a baseline). */
+  feedback: boolean;
+  /** Corpus directories (the first is written); empty: in memory only. */
+  corpusDirs: string[];
+  /** Where crashes are stored; null: not stored (in-memory runs, tests). */
+  crashDir: string | null;
+  /** Seconds between status events (libFuzzer prints at power-of-two execs; we also print on time). */
+  statusEvery: number;
+  /** Seconds between re-reads of the corpus and crash directories (for workers sharing them). */
+  syncEvery: number;
+  /** Milliseconds clock (injected so the engine has no hidden time source). */
+  now: () => number;
+  /** Polled between executions (SIGINT / SIGTERM). */
+  shouldStop: () => boolean;
+}
+
+export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
+  seed: 1,
+  strategy: 'bytes',
+  maxTotalTime: 0,
+  runs: 0,
+  stopOnCrash: false,
+  feedback: true,
+  corpusDirs: [],
+  crashDir: null,
+  statusEvery: 2,
+  syncEvery: 5,
+  now: () => 0,
+  shouldStop: () => false,
+};
+
+export interface FoundCrash {
+  readonly signature: string;
+  readonly file: string | null;
+  readonly execs_to_find: number;
+  readonly seconds_to_find: number;
+  readonly payload: Uint8Array;
+  readonly sidecar: CrashSidecar;
+}
+
+export type FuzzEvent =
+  | { event: 'start'; harness: string; strategy: Strategy; seed: number; corpus: number; off: readonly string[]; variants: readonly string[] }
+  | { event: 'new'; execs: number; seconds: number; cov: number; ft: number; corp: number; bytes: number; exec_s: number; crashes: number }
+  | { event: 'status'; execs: number; seconds: number; cov: number; ft: number; corp: number; bytes: number; exec_s: number; crashes: number }
+  | { event: 'crash'; signature: string; file: string | null; execs: number; seconds: number; duplicate: boolean }
+  | { event: 'bad-input'; file: string; why: string }
+  | { event: 'model-error'; message: string; execs: number }
+  | { event: 'done'; execs: number; seconds: number; crashes: { signature: string; file: string | null; execs_to_find: number; seconds_to_find: number }[]; corp: number; cov: number; ft: number; stopped: 'time' | 'runs' | 'crash' | 'signal' };
+
+interface Entry {
+  readonly payload: Uint8Array;
+  readonly steps: number;
+  readonly slots: readonly number[];
+  weight: number;
+}
+
+export interface FuzzSummary {
+  readonly execs: number;
+  readonly seconds: number;
+  readonly crashes: readonly FoundCrash[];
+  readonly corpus: number;
+}
+
+/** One fuzz run of one harness and switch configuration. */
+export class Fuzzer {
+  readonly opts: FuzzOptions;
+  private readonly rng: seedrandom.PRNG;
+  private readonly mutator: Mutator;
+  private readonly coverage = new GlobalCoverage(1 << FEATURE_MAP_BITS);
+  private readonly fm = new FeatureMap();
+  private readonly corpus: Entry[] = [];
+  private readonly slotFreq = new Uint32Array(1 << FEATURE_MAP_BITS);
+  private readonly store: CorpusStore;
+  private readonly crashStore: CrashStore | null;
+  private readonly found: FoundCrash[] = [];
+  private readonly sigs = new Set<string>();
+  private weightsDirty = true;
+  private totalWeight = 0;
+  private execs = 0;
+  private start = 0;
+  private lastStatus = 0;
+  private lastSync = 0;
+  private lastMutation = 'initial';
+  /** Crashes seen whose signature was already stored (by an earlier run or another worker). */
+  duplicatesSeen = 0;
+
+  constructor(readonly harness: Harness, readonly cfg: HarnessConfig, opts: Partial<FuzzOptions>, readonly onEvent: (e: FuzzEvent) => void) {
+    this.opts = { ...DEFAULT_FUZZ_OPTIONS, ...opts };
+    this.rng = seedrandom.xor4096(`mmufuzz:${this.opts.seed}`);
+    this.mutator = new Mutator(harness, this.rng);
+    this.store = new CorpusStore(this.opts.corpusDirs);
+    this.crashStore = this.opts.crashDir === null ? null : new CrashStore(this.opts.crashDir, harness.name);
+  }
+
+  private seconds(): number {
+    return (this.opts.now() - this.start) / 1000;
+  }
+
+  run(): FuzzSummary {
+    this.start = this.opts.now();
+    this.lastStatus = this.start;
+    this.lastSync = this.start;
+    const loaded = this.store.load((file, why) => this.onEvent({ event: 'bad-input', file, why }));
+    this.onEvent({ event: 'start', harness: this.harness.name, strategy: this.opts.strategy, seed: this.opts.seed, corpus: loaded.length, off: this.cfg.off, variants: this.cfg.variants });
+    // Replay what is known before exploring: the corpus, then the empty input.
+    let stopped: 'time' | 'runs' | 'crash' | 'signal' | null = null;
+    for (const l of loaded) {
+      this.lastMutation = `corpus ${l.name}`;
+      if (this.runOne(l.payload, false)) {
+        stopped = 'crash';
+        break;
+      }
+    }
+    if (stopped === null && this.corpus.length === 0) {
+      this.lastMutation = 'empty input';
+      if (this.runOne(new Uint8Array(0), true)) stopped = 'crash';
+      if (this.corpus.length === 0) this.corpus.push({ payload: new Uint8Array(0), steps: 1, slots: [], weight: 1 });
+    }
+    while (stopped === null) {
+      if (this.opts.shouldStop()) stopped = 'signal';
+      else if (this.opts.runs > 0 && this.execs >= this.opts.runs) stopped = 'runs';
+      else if (this.opts.maxTotalTime > 0 && this.seconds() >= this.opts.maxTotalTime) stopped = 'time';
+      if (stopped !== null) break;
+      let payload: Uint8Array;
+      if (this.opts.feedback) {
+        const parent = this.pick();
+        const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
+        const m = this.mutator.mutate(parent.payload, other);
+        payload = m.bytes;
+        this.lastMutation = m.how;
+      } else {
+        payload = this.randomInput();
+        this.lastMutation = 'random input';
+      }
+      if (this.runOne(payload, true) && this.opts.stopOnCrash) stopped = 'crash';
+      this.housekeeping();
+    }
+    const seconds = this.seconds();
+    this.onEvent({
+      event: 'done', execs: this.execs, seconds, corp: this.corpus.length, cov: this.coverage.slots, ft: this.coverage.features, stopped,
+      crashes: this.found.map((c) => ({ signature: c.signature, file: c.file, execs_to_find: c.execs_to_find, seconds_to_find: c.seconds_to_find })),
+    });
+    return { execs: this.execs, seconds, crashes: this.found, corpus: this.corpus.length };
+  }
+
+  /** Runs one payload; keeps it if new; handles a failure. Returns true on a new crash. */
+  private runOne(payload: Uint8Array, keep: boolean): boolean {
+    const s = decode(this.harness, payload);
+    this.fm.clear();
+    let outcome: Outcome;
+    try {
+      outcome = this.harness.execute(s, this.cfg, this.source(s), { features: this.fm });
+    } catch (e) {
+      this.execs++;
+      if (e instanceof ModelError) {
+        this.onEvent({ event: 'model-error', message: e.message.split('\n')[0]!, execs: this.execs });
+        return false;
+      }
+      throw e;
+    }
+    this.execs++;
+    const fresh = this.coverage.novelty(this.fm, true);
+    if (fresh > 0 && (keep || this.opts.feedback)) {
+      const slots = GlobalCoverage.hitSlots(this.fm);
+      for (const sl of slots) this.slotFreq[sl]!++;
+      this.corpus.push({ payload, steps: outcome.steps, slots, weight: 1 });
+      this.weightsDirty = true;
+      if (keep) this.store.add(payload);
+      this.onEvent({ event: 'new', ...this.stats() });
+    }
+    if (outcome.failure === null) return false;
+    return this.onFailure(s, payload, outcome);
+  }
+
+  private source(s: Scenario): DecisionSource {
+    switch (this.opts.strategy) {
+      case 'bytes':
+        return new FuzzBytesSource(s.schedule, s.choices);
+      case 'random':
+        return new RandomWalkSource(Math.floor(this.rng() * 2 ** 31));
+      case 'pct':
+        return new PctSource(Math.floor(this.rng() * 2 ** 31), 3, 400);
+    }
+  }
+
+  private onFailure(s: Scenario, payload0: Uint8Array, outcome: Outcome): boolean {
+    const f = outcome.failure!;
+    const signature = signatureOf(f);
+    const duplicate = this.sigs.has(signature) || (this.crashStore?.knows(signature) ?? false);
+    if (duplicate) {
+      if (!this.sigs.has(signature)) {
+        this.sigs.add(signature);
+        this.duplicatesSeen++;
+        this.onEvent({ event: 'crash', signature, file: null, execs: this.execs, seconds: this.seconds(), duplicate: true });
+      }
+      return false;
+    }
+    this.sigs.add(signature);
+    // The crash file must replay with the bytes strategy: turn a random/PCT schedule into preemption bytes.
+    let payload = payload0;
+    let scenario = s;
+    if (this.opts.strategy !== 'bytes') {
+      const pre = outcome.decisions.schedule.map((thread, i) => ({ step: outcome.decisionSteps[i]!, thread }));
+      const choices = outcome.decisions.choices.every((c) => c < 256) ? Uint8Array.from(outcome.decisions.choices) : new Uint8Array(0);
+      scenario = { ...s, schedule: encodePreemptions(pre), choices };
+      payload = encode(this.harness, scenario);
+    }
+    const traced = this.harness.execute(scenario, this.cfg, new FuzzBytesSource(scenario.schedule, scenario.choices), { trace: true });
+    const sidecar = this.sidecar(scenario, traced.failure === null ? outcome : traced, signature);
+    const trace = renderSwimlanes(traced) + `\n\nreplay: mmufuzz replay <this file> --trace\n${formatSchedule(traced.decisions)}`;
+    const file = this.crashStore === null ? null : this.crashStore.store(signature, payload, sidecar, trace);
+    const c: FoundCrash = { signature, file, execs_to_find: this.execs, seconds_to_find: this.seconds(), payload, sidecar };
+    this.found.push(c);
+    this.onEvent({ event: 'crash', signature, file, execs: this.execs, seconds: c.seconds_to_find, duplicate: false });
+    return true;
+  }
+
+  private sidecar(s: Scenario, o: Outcome, signature: string): CrashSidecar {
+    const f = o.failure!;
+    const program: Record<string, string[]> = {};
+    this.harness.slots.forEach((slot, i) => {
+      program[slot.name] = (s.programs[i] ?? []).map((op) => this.harness.describeOp(i, op));
+    });
+    return {
+      format: 1, harness: this.harness.name, switches: { off: [...this.cfg.off], variants: [...this.cfg.variants] }, signature,
+      kind: f.kind, site: f.site, detail: f.detail, message: f.message, step: f.step, thread: f.thread,
+      config: this.harness.describeConfig(s.config), program,
+      preemptions: decodePreemptions(s.schedule), choices: Array.from(s.choices),
+      schedule: formatSchedule(o.decisions), steps: o.steps,
+      found: { strategy: this.opts.strategy, seed: this.opts.seed, execs: this.execs, seconds: this.seconds(), mutation: this.lastMutation, minimized: false },
+    };
+  }
+
+  /** Weighted pick: rare features count more; large and slow inputs less. */
+  private pick(): Entry {
+    if (this.weightsDirty) {
+      this.totalWeight = 0;
+      for (const e of this.corpus) {
+        let rare = 0;
+        for (const sl of e.slots) rare += 1 / this.slotFreq[sl]!;
+        e.weight = (1 + rare) / (1 + e.payload.length / 64) / (1 + e.steps / 2000);
+        this.totalWeight += e.weight;
+      }
+      this.weightsDirty = false;
+    }
+    let x = this.rng() * this.totalWeight;
+    for (const e of this.corpus) {
+      x -= e.weight;
+      if (x <= 0) return e;
+    }
+    return this.corpus[this.corpus.length - 1]!;
+  }
+
+  /** A fresh random input (the no-feedback baseline). */
+  private randomInput(): Uint8Array {
+    const n = Math.floor(this.rng() * 64);
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = Math.floor(this.rng() * 256);
+    return b;
+  }
+
+  private stats(): Omit<Extract<FuzzEvent, { event: 'status' }>, 'event'> {
+    const seconds = this.seconds();
+    let bytes = 0;
+    for (const e of this.corpus) bytes += e.payload.length;
+    return {
+      execs: this.execs, seconds, cov: this.coverage.slots, ft: this.coverage.features, corp: this.corpus.length, bytes,
+      exec_s: seconds > 0 ? Math.round(this.execs / seconds) : 0, crashes: this.found.length,
+    };
+  }
+
+  private housekeeping(): void {
+    const now = this.opts.now();
+    if (now - this.lastStatus >= this.opts.statusEvery * 1000) {
+      this.lastStatus = now;
+      this.onEvent({ event: 'status', ...this.stats() });
+    }
+    if (now - this.lastSync >= this.opts.syncEvery * 1000) {
+      this.lastSync = now;
+      this.crashStore?.rescan();
+      for (const l of this.store.load((file, why) => this.onEvent({ event: 'bad-input', file, why }))) {
+        this.lastMutation = `synced ${l.name}`;
+        this.runOne(l.payload, false);
+      }
+    }
+  }
+}
