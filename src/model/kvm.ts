@@ -156,8 +156,8 @@ export class Kvm extends KObject {
     this.slots_arch_lock = new Lock(ex, 'slots_arch_lock', 'mutex');
     this.memslot_assignment_lock = new Lock(ex, 'memslot_assignment_lock', 'mutex');
     this.srcu = new Srcu(ex, 'kvm->srcu');
-    this.tdp_mmu_pages_lock = new Lock(ex, 'tdp_mmu_pages_lock', 'spinlock');
-    this.mmu_unsync_pages_lock = new Lock(ex, 'mmu_unsync_pages_lock', 'spinlock');
+    this.tdp_mmu_pages_lock = new Lock(ex, 'tdp_mmu_pages_lock', 'spinlock', this.mmu_lock);
+    this.mmu_unsync_pages_lock = new Lock(ex, 'mmu_unsync_pages_lock', 'spinlock', this.mmu_lock);
     this.mn_invalidate_lock = new Lock(ex, 'mn_invalidate_lock', 'spinlock');
     this.apicv_update_lock = new RwLock(ex, 'apicv_update_lock', 'rwsem');
     this.rcu = new Rcu(ex);

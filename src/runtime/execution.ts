@@ -106,7 +106,14 @@ export class Execution {
     const saved = this.current;
     this.current = t;
     t.gen = body(t);
-    this.absorb(t, t.gen.next());
+    try {
+      this.absorb(t, t.gen.next());
+    } catch (e) {
+      // An oracle firing before the body's first yield ends the execution
+      // at its start (run() returns it); anything else is a model error.
+      if (!(e instanceof KernelFailure)) throw e;
+      t.done = true;
+    }
     this.current = saved;
     return t;
   }
@@ -136,7 +143,7 @@ export class Execution {
     this.ran = true;
     this.source.beginExecution({ threads: this.threads.length });
     try {
-      this.loop();
+      if (this.fatal === null) this.loop();
       if (this.fatal === null) this.quiesce();
     } catch (e) {
       if (!(e instanceof KernelFailure)) throw e;

@@ -18,7 +18,12 @@ export class Lock implements LockClass {
   owner: SimThread | null = null;
   private readonly sites = new Map<string, SiteLabels>();
 
-  constructor(readonly ex: Execution, readonly name: string, readonly kind: 'spinlock' | 'mutex') {}
+  /**
+   * `outer`: a lock that must be held (in any mode) whenever this one is
+   * taken (e.g. tdp_mmu_pages_lock nests inside mmu_lock); lockdep reports
+   * an acquisition without it.
+   */
+  constructor(readonly ex: Execution, readonly name: string, readonly kind: 'spinlock' | 'mutex', readonly outer: LockClass | null = null) {}
 
   private labels(fn: string): SiteLabels {
     let s = this.sites.get(fn);
@@ -35,6 +40,10 @@ export class Lock implements LockClass {
   /** `spin_lock` / `mutex_lock`. */
   *lock(t: SimThread, fn: string): Step {
     const l = this.labels(fn);
+    if (this.outer !== null && !t.holds(this.outer)) {
+      this.ex.fail('LOCKDEP', fn, `${this.name} taken without ${this.outer.name}`,
+        `${t.name} takes ${this.name} at ${l.lock.label}, which nests inside ${this.outer.name}, without holding ${this.outer.name}`);
+    }
     this.ex.lockdep.beforeAcquire(t, this, 'excl', fn, l.lock.label);
     yield l.lock;
     this.owner = t;

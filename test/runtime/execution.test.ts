@@ -407,3 +407,18 @@ test('a thread spawned during the execution runs; PCT gives it a priority above 
     t.deepEqual(o.threads, ['A', 'B']);
   }
 });
+
+test('an oracle that fires before a body\'s first yield ends the execution at its start', (t) => {
+  const ex = new Execution(preempt());
+  ex.spawn('early', function* (th) {
+    th.bugOn(true, 'early_fn', 'fired at spawn', 'before any yield');
+    yield 'early:never';
+  });
+  ex.spawn('other', function* () {
+    yield 'other:step';
+  });
+  const o = ex.run();
+  t.is(o.failure?.kind, 'BUG');
+  t.is(o.failure?.site, 'early_fn');
+  t.is(o.steps, 0);
+});
