@@ -209,6 +209,7 @@ export class Execution {
       const th = threads[pick]!;
       if (features !== null) {
         const h = hashString(th.label);
+        th.labelHash = h;
         features.hit(mixHash(FeatureSalt.Code, h));
         if (last !== null && last !== th) features.hit(mixHash(FeatureSalt.Switch ^ lastHash, h));
         lastHash = h;
@@ -304,15 +305,32 @@ export class Execution {
   /** Records a field access for the trace and the conflict features. */
   access(t: SimThread, o: KObject, field: string, write: boolean, value: unknown, arrow: string): void {
     if (this.event !== null) this.note(`${o.name}.${field} ${arrow} ${o.showField(field, value) ?? showValue(value)}`);
-    const features = this.features;
-    if (features === null) return;
+    if (this.features !== null) this.conflict(t, o, hashString(field), write);
+  }
+
+  /** Records an access to element `i` of an array field. */
+  accessAt(t: SimThread, o: KObject, field: string, i: number, write: boolean, value: unknown, arrow: string): void {
+    if (this.event !== null) {
+      const f = `${field}[${i}]`;
+      this.note(`${o.name}.${f} ${arrow} ${o.showField(f, value) ?? showValue(value)}`);
+    }
+    if (this.features !== null) this.conflict(t, o, (hashString(field) + Math.imul(i + 1, 0x9e3779b1)) | 0, write);
+  }
+
+  /**
+   * Conflict features: an access to the same (object, field) as the last one,
+   * by another thread, with at least one of them a write, hits the feature
+   * (previous label, this label).
+   */
+  private conflict(t: SimThread, o: KObject, key: number, write: boolean): void {
+    const features = this.features!;
     let m = o.lastAccess;
     if (m === null) {
       m = new Map();
       o.lastAccess = m;
     }
-    const h = hashString(t.label);
-    const prev = m.get(field);
+    const h = t.labelHash;
+    const prev = m.get(key);
     // Packed: label hash (high bits) | thread id (7 bits) | write bit.
     const packed = ((h & ~0xff) | ((t.id & 0x7f) << 1) | (write ? 1 : 0)) >>> 0;
     if (prev !== undefined) {
@@ -322,7 +340,7 @@ export class Execution {
         features.hit(mixHash(FeatureSalt.Conflict ^ (prev & ~0xff), h));
       }
     }
-    m.set(field, packed);
+    m.set(key, packed);
   }
 
   /** Publishes a model-defined feature (e.g. "root visited after invalidation"). */

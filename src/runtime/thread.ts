@@ -32,6 +32,8 @@ export class SimThread {
   steps = 0;
   /** Feature bookkeeping: set while the thread waits on a blocker that was not ready. */
   contended = false;
+  /** Hash of `label`, kept current when features are collected. */
+  labelHash = 0;
 
   constructor(
     readonly ex: Execution,
@@ -69,7 +71,7 @@ export class SimThread {
   loadAt<O extends KObject, K extends keyof O & string>(o: O, f: K, i: number): ElementOf<O[K]> {
     if (o.freedBy !== null) this.ex.useAfterFree(this, o, `load ${f}[${i}]`);
     const v = (o[f] as unknown as ElementOf<O[K]>[])[i]!;
-    this.ex.access(this, o, `${f}[${i}]`, false, v, '→');
+    this.ex.accessAt(this, o, f, i, false, v, '→');
     return v;
   }
 
@@ -77,7 +79,7 @@ export class SimThread {
   storeAt<O extends KObject, K extends keyof O & string>(o: O, f: K, i: number, v: ElementOf<O[K]>): void {
     if (o.freedBy !== null) this.ex.useAfterFree(this, o, `store ${f}[${i}]`);
     (o[f] as unknown as ElementOf<O[K]>[])[i] = v;
-    this.ex.access(this, o, `${f}[${i}]`, true, v, '←');
+    this.ex.accessAt(this, o, f, i, true, v, '←');
   }
 
   /** Atomic compare-and-exchange of `o.f`; returns the value found (the swap happened iff it equals `old`). */
@@ -95,7 +97,7 @@ export class SimThread {
     const arr = o[f] as unknown as ElementOf<O[K]>[];
     const cur = arr[i]!;
     if (cur === old) arr[i] = v;
-    this.ex.access(this, o, `${f}[${i}]`, true, cur === old ? v : cur, cur === old ? '⇐' : '≠');
+    this.ex.accessAt(this, o, f, i, true, cur === old ? v : cur, cur === old ? '⇐' : '≠');
     return cur;
   }
 
@@ -114,7 +116,7 @@ export class SimThread {
     const arr = o[f] as unknown as ElementOf<O[K]>[];
     const cur = arr[i]!;
     arr[i] = v;
-    this.ex.access(this, o, `${f}[${i}]`, true, v, '⇐');
+    this.ex.accessAt(this, o, f, i, true, v, '⇐');
     return cur;
   }
 
