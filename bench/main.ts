@@ -1,13 +1,16 @@
 /**
  * `npm run bench -- [suite...] [--quick] [--json FILE]`: runs benchmark
- * suites and prints their tables. Suites: `runtime` (the bare scheduler).
+ * suites and prints their tables. Suites: `runtime` (the bare scheduler),
+ * `fuzz` (time to first crash per seed race for mmufuzz and its baselines,
+ * and executions per second per harness).
  */
 import { writeFileSync, renameSync } from 'node:fs';
+import { fuzzBench, printFuzzBench } from './fuzz-bench';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
-const SUITES = ['runtime'] as const;
+const SUITES = ['runtime', 'fuzz'] as const;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const ji = argv.indexOf('--json');
   const jsonFile = ji >= 0 ? argv[ji + 1] : undefined;
@@ -30,6 +33,12 @@ function main(argv: string[]): number {
       printRuntimeBench(rows);
       results.runtime = rows;
     }
+    if (s === 'fuzz') {
+      console.log(`fuzz: time to first crash per seed race (${quick ? 'quick: 3 seeds, 8 s cap' : '5 seeds, 60 s cap'})`);
+      const r = await fuzzBench(quick);
+      printFuzzBench(r);
+      results.fuzz = r;
+    }
   }
   if (jsonFile !== undefined) {
     const tmp = `${jsonFile}.tmp`;
@@ -39,4 +48,6 @@ function main(argv: string[]): number {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then((c) => {
+  process.exitCode = c;
+});

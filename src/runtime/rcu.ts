@@ -37,14 +37,7 @@ export class Rcu {
 
   /** `call_rcu`: queue `run` to be invoked by the RCU actor after a grace period. Part of the caller's step. */
   callRcu(t: SimThread, what: string, run: (t: SimThread) => void): void {
-    const readers: SimThread[] = [];
-    const seqs: number[] = [];
-    for (const th of this.ex.threads) {
-      if (th.rcuDepth > 0) {
-        readers.push(th);
-        seqs.push(th.rcuSeq);
-      }
-    }
+    const { readers, seqs } = this.snapshotReaders();
     this.queue.push({ queuedAt: t.label, what, run, readers, seqs });
     t.note(`call_rcu ${what}`);
   }
@@ -52,14 +45,7 @@ export class Rcu {
   /** `synchronize_rcu`: blocks until every reader active at the call has left its section. */
   *synchronize(t: SimThread, fn: string): Step {
     t.mightSleep(fn, 'synchronize_rcu');
-    const readers: SimThread[] = [];
-    const seqs: number[] = [];
-    for (const th of this.ex.threads) {
-      if (th.rcuDepth > 0) {
-        readers.push(th);
-        seqs.push(th.rcuSeq);
-      }
-    }
+    const { readers, seqs } = this.snapshotReaders();
     yield { label: `${fn}:synchronize_rcu`, waitsFor: 'rcu grace period', ready: () => passed(readers, seqs) };
   }
 
@@ -78,6 +64,19 @@ export class Rcu {
       t.note(`run ${cb.what} (queued at ${cb.queuedAt})`);
       cb.run(t);
     }
+  }
+
+  /** The threads inside a read section now, and which section each is in. */
+  private snapshotReaders(): { readers: SimThread[]; seqs: number[] } {
+    const readers: SimThread[] = [];
+    const seqs: number[] = [];
+    for (const th of this.ex.threads) {
+      if (th.rcuDepth > 0) {
+        readers.push(th);
+        seqs.push(th.rcuSeq);
+      }
+    }
+    return { readers, seqs };
   }
 
   private anyReady(): boolean {

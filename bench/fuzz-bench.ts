@@ -1,0 +1,171 @@
+/**
+ * Time (and executions) to the first crash of each seed race, for mmufuzz
+ * (bytes + feedback) and the baselines: random walk without feedback, PCT
+ * with d = 3 without feedback, and jsfuzz on the same harness. Always from
+ * an empty corpus. Also executions per second per harness and switch side.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { HARNESSES, findHarness } from '../harnesses';
+import { decode, payloadOf } from '../src/fuzz/codec';
+import { Fuzzer, type FuzzEvent, type Strategy } from '../src/fuzz/engine';
+import { signatureOf } from '../src/runtime';
+import { FuzzBytesSource } from '../src/strategies';
+
+export interface Race {
+  readonly label: string;
+  readonly harness: string;
+  readonly off: string[];
+  readonly variants: string[];
+  readonly target: RegExp;
+}
+
+export const RACES: readonly Race[] = [
+  { label: 'seed 000 (tdp-unsync-lock off)', harness: 'unsync', off: ['tdp-unsync-lock'], variants: [], target: /^WARN clear_unsync_child_bit: unsync_children underflow$/ },
+  { label: 'seed 002 (mmio-gen-after-srcu off)', harness: 'mmio-gen', off: ['mmio-gen-after-srcu'], variants: [], target: /^INVARIANT stale-mmio: / },
+  { label: 'seed 004 (slots-arch-lock off)', harness: 'memslot-rmaps', off: ['slots-arch-lock'], variants: [], target: /rmap/ },
+  { label: 'seed 003 (roots-off-list:no-restart)', harness: 'tdp-roots', off: [], variants: ['roots-off-list:no-restart'], target: /^WARN kvm_tdp_mmu_get_root: reference on an invalid root$/ },
+  { label: 'seed 001 finding (vcpu-apicv-state on)', harness: 'apicv', off: [], variants: [], target: /^INVARIANT apic-page-mapped-at-entry: / },
+];
+
+export type Tool = 'mmufuzz' | 'random' | 'pct' | 'jsfuzz';
+export const TOOLS: readonly Tool[] = ['mmufuzz', 'random', 'pct', 'jsfuzz'];
+
+export interface Trial {
+  readonly seed: number;
+  readonly seconds: number | null;
+  readonly execs: number | null;
+  readonly signature: string | null;
+}
+
+/** One in-process trial: run until the target signature is found or `cap` seconds pass. */
+export function trialInProcess(race: Race, tool: Exclude<Tool, 'jsfuzz'>, seed: number, cap: number): Trial {
+  const h = findHarness(race.harness)!;
+  const cfg = h.configure(race.off, race.variants);
+  let hit: { seconds: number; execs: number; signature: string } | null = null;
+  const strategy: Strategy = tool === 'mmufuzz' ? 'bytes' : tool;
+  const fz = new Fuzzer(h, cfg, {
+    seed, strategy, feedback: tool === 'mmufuzz', maxTotalTime: cap, now: () => Date.now(), statusEvery: 1e9, syncEvery: 1e9,
+    shouldStop: () => hit !== null,
+  }, (e: FuzzEvent) => {
+    if (e.event === 'crash' && hit === null && race.target.test(e.signature)) hit = { seconds: e.seconds, execs: e.execs, signature: e.signature };
+  });
+  fz.run();
+  const h2 = hit as { seconds: number; execs: number; signature: string } | null;
+  return { seed, seconds: h2?.seconds ?? null, execs: h2?.execs ?? null, signature: h2?.signature ?? null };
+}
+
+/** One jsfuzz trial in a scratch directory; jsfuzz stops at its first crash, which is replayed to get its signature. */
+export async function trialJsfuzz(race: Race, seed: number, cap: number): Promise<Trial> {
+  const root = resolve(__dirname, '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'mmufuzz-jsfuzz-'));
+  try {
+    cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+    const bin = join(root, 'node_modules', 'jsfuzz', 'build', 'src', 'index.js');
+    const t0 = Date.now();
+    let execs = 0;
+    const child = spawn(process.execPath, [bin, `dist/harnesses/${race.harness}.js`, 'corpus'], {
+      cwd: dir, env: { ...process.env, MMUFUZZ_OFF: race.off.join(','), MMUFUZZ_VARIANT: race.variants.join(','), JSFUZZ_SEED: String(seed) },
+      stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    });
+    const onData = (b: Buffer): void => {
+      for (const m of b.toString().matchAll(/^#(\d+)/gm)) execs = Math.max(execs, Number(m[1]));
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, cap * 1000);
+    await new Promise<void>((res) => child.on('close', () => res()));
+    clearTimeout(timer);
+    const seconds = (Date.now() - t0) / 1000;
+    const crash = readdirSync(dir).find((f) => f.startsWith('crash-'));
+    if (crash === undefined) return { seed, seconds: null, execs: null, signature: null };
+    const h = findHarness(race.harness)!;
+    const s = decode(h, payloadOf(readFileSync(join(dir, crash))));
+    const o = h.execute(s, h.configure(race.off, race.variants), new FuzzBytesSource(s.schedule, s.choices), {});
+    const signature = o.failure === null ? null : signatureOf(o.failure);
+    const ok = signature !== null && race.target.test(signature);
+    return { seed, seconds: ok ? seconds : null, execs: ok ? execs : null, signature };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function median(xs: readonly (number | null)[]): number | null {
+  const v = xs.map((x) => (x === null ? Infinity : x)).sort((a, b) => a - b);
+  const m = v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  return Number.isFinite(m) ? m : null;
+}
+
+/** Executions per second of mmufuzz (bytes + feedback) on a harness for `seconds`. */
+export function execsPerSecond(harness: string, off: string[], variants: string[], seconds: number): number {
+  const h = findHarness(harness)!;
+  const fz = new Fuzzer(h, h.configure(off, variants), { seed: 1, maxTotalTime: seconds, now: () => Date.now(), statusEvery: 1e9, syncEvery: 1e9 }, () => undefined);
+  const r = fz.run();
+  return r.execs / r.seconds;
+}
+
+export interface FuzzBenchResult {
+  readonly races: { race: string; tool: Tool; trials: Trial[]; median_seconds: number | null; median_execs: number | null; found: number }[];
+  readonly throughput: { harness: string; side: string; execs_per_second: number }[];
+}
+
+export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, log: (s: string) => void = console.log): Promise<FuzzBenchResult> {
+  const seeds = quick ? [1, 2, 3] : [1, 2, 3, 4, 5];
+  const cap = quick ? 8 : 60;
+  const races: FuzzBenchResult['races'] = [];
+  for (const race of RACES) {
+    for (const tool of tools) {
+      const trials: Trial[] = [];
+      for (const seed of seeds) trials.push(tool === 'jsfuzz' ? await trialJsfuzz(race, seed, cap) : trialInProcess(race, tool, seed, cap));
+      const row = { race: race.label, tool, trials, median_seconds: median(trials.map((t) => t.seconds)), median_execs: median(trials.map((t) => t.execs)), found: trials.filter((t) => t.seconds !== null).length };
+      races.push(row);
+      log(`  ${race.label.padEnd(40)} ${tool.padEnd(8)} found ${row.found}/${seeds.length}  median ${fmt(row.median_seconds, 's')}  ${fmt(row.median_execs, ' execs')}`);
+    }
+  }
+  const throughput: FuzzBenchResult['throughput'] = [];
+  const secs = quick ? 2 : 10;
+  for (const h of HARNESSES) {
+    for (const side of ['on', 'off'] as const) {
+      const race = RACES.find((r) => r.harness === h.name);
+      const off = side === 'on' ? [] : race?.off.length ? race.off : ['tdp-unsync-lock', 'vcpu-apicv-state', 'mmio-gen-after-srcu', 'roots-off-list', 'slots-arch-lock'];
+      const eps = execsPerSecond(h.name, off, [], secs);
+      throughput.push({ harness: h.name, side: side === 'on' ? 'all on' : `off: ${off.join(', ')}`, execs_per_second: Math.round(eps) });
+    }
+  }
+  return { races, throughput };
+}
+
+function fmt(x: number | null, unit: string): string {
+  return x === null ? 'not found'.padStart(10) : `${x < 10 ? x.toFixed(2) : Math.round(x)}${unit}`.padStart(10);
+}
+
+/** The comparison table: mmufuzz's median against each baseline's, per race. */
+export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = console.log): void {
+  log('');
+  log('time to first crash (median over seeds, empty corpus)');
+  log(`${'race'.padEnd(40)} ${TOOLS.map((t) => t.padStart(12)).join('')}`);
+  for (const race of RACES) {
+    const cells = TOOLS.map((t) => {
+      const row = r.races.find((x) => x.race === race.label && x.tool === t);
+      return (row === undefined ? '-' : row.median_seconds === null ? 'not found' : `${row.median_seconds.toFixed(2)}s`).padStart(12);
+    });
+    log(`${race.label.padEnd(40)} ${cells.join('')}`);
+    const mine = r.races.find((x) => x.race === race.label && x.tool === 'mmufuzz')?.median_seconds ?? null;
+    for (const t of TOOLS.slice(1)) {
+      const other = r.races.find((x) => x.race === race.label && x.tool === t)?.median_seconds ?? null;
+      if (mine !== null && other !== null) log(`${''.padEnd(40)}   vs ${t}: ${other / mine >= 1 ? `${(other / mine).toFixed(1)}x faster` : `${(mine / other).toFixed(1)}x slower`}`);
+    }
+  }
+  log('');
+  log('executions per second (mmufuzz, one core)');
+  for (const t of r.throughput) log(`  ${t.harness.padEnd(14)} ${String(t.execs_per_second).padStart(7)}  ${t.side}`);
+}

@@ -1,0 +1,155 @@
+/**
+ * Mutators: every mutation of any input is a valid (decodable) input no
+ * longer than MAX_INPUT, the same seed gives the same mutations, and every
+ * byte-level and structure-aware mutation kind is reachable.
+ */
+import test from 'ava';
+import seedrandom from 'seedrandom';
+import { HARNESSES } from '../../harnesses';
+import { decode, encode } from '../../src/fuzz/codec';
+import type { Harness } from '../../src/fuzz/harness';
+import { MAX_INPUT, Mutator } from '../../src/fuzz/mutate';
+import { encodePreemptions } from '../../src/strategies';
+
+const MUTATIONS = 2500;
+
+const STRUCTURED_KINDS = [
+  'insert-op', 'delete-op', 'swap-ops', 'duplicate-op', 'change-arg',
+  'add-preemption', 'move-preemption', 'remove-preemption', 'change-choice', 'splice',
+];
+const BYTE_KINDS = ['bitflip', 'interesting', 'insert-byte', 'erase-bytes', 'copy-part', 'add-sub'];
+
+function randomBytes(rng: seedrandom.PRNG, max: number): Uint8Array {
+  const n = Math.floor(rng() * max);
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(rng() * 256);
+  return b;
+}
+
+/**
+ * Runs `n` mutations the way the engine does: a pool of inputs (random ones
+ * to start, then the mutants), a base and sometimes another input to splice
+ * with. Returns every mutant with its `how`; a mutation that threw is
+ * recorded as how `THREW: <message>` with empty bytes (see the known bug at
+ * the end of this file).
+ */
+function campaign(h: Harness, seed: string, n: number): { bytes: Uint8Array; how: string }[] {
+  const inputRng = seedrandom.xor4096(`inputs:${seed}`);
+  const m = new Mutator(h, seedrandom.xor4096(`mutator:${seed}`));
+  const pool: Uint8Array[] = [new Uint8Array(0), randomBytes(inputRng, 1000)];
+  for (let i = 0; i < 30; i++) pool.push(randomBytes(inputRng, i % 5 === 0 ? 700 : 40));
+  const out: { bytes: Uint8Array; how: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const base = pool[Math.floor(inputRng() * pool.length)]!;
+    const other = inputRng() < 0.3 ? pool[Math.floor(inputRng() * pool.length)]! : null;
+    let r: { bytes: Uint8Array; how: string };
+    try {
+      r = m.mutate(base, other);
+    } catch (e) {
+      r = { bytes: new Uint8Array(0), how: `THREW: ${(e as Error).message}` };
+    }
+    out.push(r);
+    if (inputRng() < 0.3) pool.push(r.bytes);
+  }
+  return out;
+}
+
+for (const h of HARNESSES) {
+  test(`${h.name}: mutants always decode, stay within MAX_INPUT and are reproducible`, (t) => {
+    const a = campaign(h, h.name, MUTATIONS);
+    let tooLong = 0;
+    let undecodable = 0;
+    for (const r of a) {
+      if (r.bytes.length > MAX_INPUT) tooLong++;
+      try {
+        encode(h, decode(h, r.bytes));
+      } catch {
+        undecodable++;
+      }
+    }
+    t.is(tooLong, 0);
+    t.is(undecodable, 0);
+    const b = campaign(h, h.name, MUTATIONS);
+    t.is(b.length, a.length);
+    let differ = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (a[i]!.how !== b[i]!.how || Buffer.compare(Buffer.from(a[i]!.bytes), Buffer.from(b[i]!.bytes)) !== 0) differ++;
+    }
+    t.is(differ, 0, 'same seed, same mutations');
+    // A different seed takes a different path.
+    const c = campaign(h, `${h.name}:other`, 50);
+    t.notDeepEqual(c.map((r) => r.how), a.slice(0, 50).map((r) => r.how));
+  });
+
+  test(`${h.name}: every mutation kind is exercised`, (t) => {
+    const seen = new Set<string>();
+    for (const r of campaign(h, `kinds:${h.name}`, MUTATIONS)) if (!r.how.startsWith('THREW')) for (const k of r.how.split('+')) seen.add(k);
+    for (const k of [...STRUCTURED_KINDS, ...BYTE_KINDS]) t.true(seen.has(k), `mutation kind ${k} never happened`);
+    t.deepEqual([...seen].filter((k) => !STRUCTURED_KINDS.includes(k) && !BYTE_KINDS.includes(k)), []);
+  });
+
+  test(`${h.name}: structure-aware mutations produce canonical payloads`, (t) => {
+    const m = new Mutator(h, seedrandom.xor4096(`structured:${h.name}`));
+    const rng = seedrandom.xor4096(`structured-inputs:${h.name}`);
+    let nonCanonical = 0;
+    let produced = 0;
+    for (let i = 0; i < 500; i++) {
+      let r: { bytes: Uint8Array; how: string };
+      try {
+        r = m.structured(randomBytes(rng, 60), i % 3 === 0 ? randomBytes(rng, 60) : null);
+      } catch {
+        continue; // the known RangeError, tested at the end of this file
+      }
+      produced++;
+      if (Buffer.compare(Buffer.from(encode(h, decode(h, r.bytes))), Buffer.from(r.bytes)) !== 0) nonCanonical++;
+    }
+    t.true(produced > 400);
+    t.is(nonCanonical, 0);
+  });
+}
+
+test('a mutant of an over-long input is cut to MAX_INPUT', (t) => {
+  const h = HARNESSES[0]!;
+  const m = new Mutator(h, seedrandom.xor4096('long'));
+  const big = new Uint8Array(MAX_INPUT * 3).fill(3);
+  for (let i = 0; i < 200; i++) t.true(m.mutate(big, null).bytes.length <= MAX_INPUT);
+});
+
+// Known bug, see below: random inputs hit it too (seen today on unsync's campaign).
+test.failing('no mutation of a random input throws, for any harness', (t) => {
+  const threw: string[] = [];
+  for (const h of HARNESSES) {
+    for (const seed of [h.name, `kinds:${h.name}`]) {
+      for (const r of campaign(h, seed, MUTATIONS)) if (r.how.startsWith('THREW')) threw.push(`${h.name} (${seed}): ${r.how}`);
+    }
+  }
+  t.deepEqual(threw.slice(0, 3), []);
+});
+
+/*
+ * Known bug (reported, not fixed): structure-aware mutations re-encode the
+ * preemption list with encodePreemptions, which throws a RangeError when two
+ * consecutive preemptions end up ≥ 2^28 steps apart. Schedule bytes can hold
+ * such distances (each preemption's delta is a 4-byte varint up to 2^28-1),
+ * and move-preemption (+d past the limit) or remove-preemption (two deltas
+ * merge) push them over. The engine does not catch it: Fuzzer.run throws.
+ */
+test.failing('structure-aware mutation of a schedule with far-apart preemptions never throws', (t) => {
+  const h = HARNESSES[0]!;
+  const base = encode(h, {
+    config: 0,
+    programs: h.slots.map(() => []),
+    schedule: encodePreemptions([{ step: 2 ** 28 - 1, thread: 0 }, { step: 2 ** 29 - 2, thread: 1 }]),
+    choices: new Uint8Array(0),
+  });
+  const m = new Mutator(h, seedrandom.xor4096('far-apart'));
+  let threw = 0;
+  for (let i = 0; i < 500; i++) {
+    try {
+      m.structured(base, null);
+    } catch {
+      threw++;
+    }
+  }
+  t.is(threw, 0);
+});
