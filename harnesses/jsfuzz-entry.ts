@@ -37,7 +37,7 @@ export function makeFuzz(h: Harness): (buf: Buffer | Uint8Array) => void {
   return (buf) => {
     const s = decode(h, payloadOf(Uint8Array.from(buf)));
     fm.clear();
-    const o = h.execute(s, cfg, new FuzzBytesSource(s.schedule, s.choices), { features: fm });
+    const o = h.execute(s, cfg, new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate }), { features: fm });
     if (g.__coverage__ !== undefined) {
       g.__coverage__[key] = entry;
       const hits = fm.hits;

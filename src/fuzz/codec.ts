@@ -3,6 +3,8 @@
  * missing bytes read as 0. Layout of the payload:
  *
  *   config byte
+ *   walk seed (4 bytes, little-endian) and walk rate (1 byte): random
+ *     switches between explicit preemptions (0: serial)
  *   for each thread slot: count byte (mod maxOps+1), then per op:
  *     kind byte (mod the slot's op count), one byte per argument (mod its range)
  *   schedule length (LEB128), schedule bytes
@@ -18,7 +20,7 @@
 import type { Harness } from './harness';
 import type { Op, Scenario } from './scenario';
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 const MAGIC = [0x4d, 0x4d, 0x46]; // "MMF"
 export const HEADER_SIZE = 4;
 
@@ -52,6 +54,8 @@ class Reader {
 export function decode(h: Harness, payload: Uint8Array): Scenario {
   const r = new Reader(payload);
   const config = r.byte() % Math.max(1, h.configRange);
+  const walkSeed = (r.byte() | (r.byte() << 8) | (r.byte() << 16) | (r.byte() << 24)) >>> 0;
+  const walkRate = r.byte();
   const programs: Op[][] = h.slots.map((slot) => {
     const n = r.byte() % (slot.maxOps + 1);
     const ops: Op[] = [];
@@ -65,12 +69,13 @@ export function decode(h: Harness, payload: Uint8Array): Scenario {
   });
   const schedule = r.take(r.varint());
   const choices = r.rest();
-  return { config, programs, schedule, choices };
+  return { config, walkSeed, walkRate, programs, schedule, choices };
 }
 
 /** Encodes a scenario into canonical payload bytes. */
 export function encode(h: Harness, s: Scenario): Uint8Array {
-  const out: number[] = [s.config % Math.max(1, h.configRange)];
+  const seed = s.walkSeed >>> 0;
+  const out: number[] = [s.config % Math.max(1, h.configRange), seed & 0xff, (seed >>> 8) & 0xff, (seed >>> 16) & 0xff, (seed >>> 24) & 0xff, s.walkRate & 0xff];
   h.slots.forEach((slot, i) => {
     const prog = (s.programs[i] ?? []).slice(0, slot.maxOps);
     out.push(prog.length);

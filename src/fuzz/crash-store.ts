@@ -21,6 +21,7 @@ export interface CrashSidecar {
   readonly program: Record<string, string[]>;
   readonly preemptions: { step: number; thread: number }[];
   readonly choices: number[];
+  readonly random_switches: { readonly seed: number; readonly rate: number };
   readonly schedule: string;
   readonly steps: number;
   readonly found: { readonly strategy: string; readonly seed: number; readonly execs: number; readonly seconds: number; readonly mutation: string; readonly minimized: boolean };

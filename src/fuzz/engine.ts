@@ -16,7 +16,7 @@ import { CorpusStore } from './corpus-store';
 import { type CrashSidecar, CrashStore } from './crash-store';
 import { GlobalCoverage } from './coverage';
 import type { Harness, HarnessConfig } from './harness';
-import { Mutator } from './mutate';
+import { Mutator, WALK_RATES } from './mutate';
 import type { Scenario } from './scenario';
 
 export type Strategy = 'bytes' | 'random' | 'pct';
@@ -97,6 +97,11 @@ export interface FuzzSummary {
   readonly corpus: number;
 }
 
+/** The decision source that replays a scenario exactly (its preemptions, choices and random switches). */
+export function scenarioSource(s: Scenario): FuzzBytesSource {
+  return new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate });
+}
+
 /** One fuzz run of one harness and switch configuration. */
 export class Fuzzer {
   readonly opts: FuzzOptions;
@@ -151,6 +156,11 @@ export class Fuzzer {
       this.lastMutation = 'empty input';
       if (this.runOne(new Uint8Array(0), true)) stopped = 'crash';
       if (this.corpus.length === 0) this.corpus.push({ payload: new Uint8Array(0), steps: 1, slots: [], weight: 1 });
+      // A few generated inputs to start from (libFuzzer-style: no seed corpus needed).
+      for (let i = 0; i < 32 && stopped === null; i++) {
+        this.lastMutation = 'generated input';
+        if (this.runOne(this.randomInput(), true) && this.opts.stopOnCrash) stopped = 'crash';
+      }
     }
     while (stopped === null) {
       if (this.opts.shouldStop()) stopped = 'signal';
@@ -211,7 +221,7 @@ export class Fuzzer {
   private source(s: Scenario): DecisionSource {
     switch (this.opts.strategy) {
       case 'bytes':
-        return new FuzzBytesSource(s.schedule, s.choices);
+        return new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate });
       case 'random':
         return new RandomWalkSource(Math.floor(this.rng() * 2 ** 31));
       case 'pct':
@@ -238,10 +248,10 @@ export class Fuzzer {
     if (this.opts.strategy !== 'bytes') {
       const pre = outcome.decisions.schedule.map((thread, i) => ({ step: outcome.decisionSteps[i]!, thread }));
       const choices = outcome.decisions.choices.every((c) => c < 256) ? Uint8Array.from(outcome.decisions.choices) : new Uint8Array(0);
-      scenario = { ...s, schedule: encodePreemptions(pre), choices };
+      scenario = { ...s, walkSeed: 0, walkRate: 0, schedule: encodePreemptions(pre), choices };
       payload = encode(this.harness, scenario);
     }
-    const traced = this.harness.execute(scenario, this.cfg, new FuzzBytesSource(scenario.schedule, scenario.choices), { trace: true });
+    const traced = this.harness.execute(scenario, this.cfg, scenarioSource(scenario), { trace: true });
     const sidecar = this.sidecar(scenario, traced.failure === null ? outcome : traced, signature);
     const trace = renderSwimlanes(traced) + `\n\nreplay: mmufuzz replay <this file> --trace\n${formatSchedule(traced.decisions)}`;
     const file = this.crashStore === null ? null : this.crashStore.store(signature, payload, sidecar, trace);
@@ -261,7 +271,7 @@ export class Fuzzer {
       format: 1, harness: this.harness.name, switches: { off: [...this.cfg.off], variants: [...this.cfg.variants] }, signature,
       kind: f.kind, site: f.site, detail: f.detail, message: f.message, step: f.step, thread: f.thread,
       config: this.harness.describeConfig(s.config), program,
-      preemptions: decodePreemptions(s.schedule), choices: Array.from(s.choices),
+      preemptions: decodePreemptions(s.schedule), choices: Array.from(s.choices), random_switches: { seed: s.walkSeed, rate: s.walkRate },
       schedule: formatSchedule(o.decisions), steps: o.steps,
       found: { strategy: this.opts.strategy, seed: this.opts.seed, execs: this.execs, seconds: this.seconds(), mutation: this.lastMutation, minimized: false },
     };
@@ -287,11 +297,15 @@ export class Fuzzer {
     return this.corpus[this.corpus.length - 1]!;
   }
 
-  /** A fresh random input (the no-feedback baseline). */
+  /**
+   * A fresh random input: random bytes, with the random-switch rate drawn
+   * from WALK_RATES so that serial and chaotic schedules are both common.
+   */
   private randomInput(): Uint8Array {
-    const n = Math.floor(this.rng() * 64);
+    const n = 6 + Math.floor(this.rng() * 64);
     const b = new Uint8Array(n);
     for (let i = 0; i < n; i++) b[i] = Math.floor(this.rng() * 256);
+    b[5] = WALK_RATES[Math.floor(this.rng() * WALK_RATES.length)]!;
     return b;
   }
 

@@ -13,6 +13,8 @@ import type { Op, Scenario } from './scenario';
 
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 127, 128, 255];
 export const MAX_INPUT = 512;
+/** Rates of random switches the mutators and generators pick from (out of 256 per decision). */
+export const WALK_RATES = [0, 0, 8, 32, 96, 160, 224, 255];
 
 export class Mutator {
   constructor(private readonly h: Harness, private readonly rng: seedrandom.PRNG) {}
@@ -81,11 +83,18 @@ export class Mutator {
     let schedule = decodePreemptions(s.schedule);
     let choices = Array.from(s.choices);
     let config = s.config;
+    let walkSeed = s.walkSeed;
+    let walkRate = s.walkRate;
     let how: string;
     const slot = this.int(this.h.slots.length);
     const spec = this.h.slots[slot]!;
     const prog = programs[slot]!;
-    switch (this.int(10)) {
+    switch (this.int(11)) {
+      case 10: // the random switches between preemptions: a new seed, or another rate
+        if (this.rng() < 0.6) walkSeed = Math.floor(this.rng() * 2 ** 32);
+        else walkRate = WALK_RATES[this.int(WALK_RATES.length)]!;
+        how = 'change-walk';
+        break;
       case 0: // insert an op
         if (prog.length < spec.maxOps && spec.ops.length > 0) prog.splice(this.int(prog.length + 1), 0, this.randomOp(slot));
         how = 'insert-op';
@@ -161,7 +170,7 @@ export class Mutator {
       }
     }
     schedule.sort((a, b2) => a.step - b2.step);
-    const out: Scenario = { config, programs: programs as Op[][], schedule: encodePreemptions(schedule), choices: Uint8Array.from(choices) };
+    const out: Scenario = { config, walkSeed, walkRate, programs: programs as Op[][], schedule: encodePreemptions(schedule), choices: Uint8Array.from(choices) };
     return { bytes: encode(this.h, out), how };
   }
 

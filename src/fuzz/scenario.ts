@@ -14,6 +14,9 @@ export interface Op {
 export interface Scenario {
   /** Harness configuration byte (its meaning is the harness's). */
   readonly config: number;
+  /** Random switches between explicit preemptions (strategies/fuzz-bytes.ts): generator seed and rate (0: serial). */
+  readonly walkSeed: number;
+  readonly walkRate: number;
   /** One program per thread slot of the harness (same order). */
   readonly programs: readonly (readonly Op[])[];
   /** Preemption records (see strategies/fuzz-bytes.ts). */

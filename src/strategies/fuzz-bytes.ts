@@ -1,5 +1,17 @@
 import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
 
+/**
+ * Between explicit preemptions, the default schedule may also switch threads
+ * at random: at each real choice, with probability `rate / 256`, to a random
+ * other runnable thread, drawn from a small generator seeded with `seed`.
+ * rate 0 (the default) is the purely serial default. Both come from the
+ * input's bytes, so the schedule stays a pure function of them.
+ */
+export interface RandomSwitches {
+  readonly seed: number;
+  readonly rate: number;
+}
+
 /** One preemption: from global step `step` on, run thread `thread`. */
 export interface Preemption {
   readonly step: number;
@@ -8,6 +20,7 @@ export interface Preemption {
 
 const EMPTY = new Uint8Array(0);
 const MAX_VARINT_BYTES = 4;
+const MAX_DELTA = 2 ** (7 * MAX_VARINT_BYTES) - 1;
 
 /**
  * Decisions read from fuzz bytes. The schedule bytes are a list of
@@ -31,11 +44,18 @@ export class FuzzBytesSource implements DecisionSource {
   private nextAt = Infinity;
   private target = 0;
 
-  constructor(private readonly schedule: Uint8Array = EMPTY, private readonly choices: Uint8Array = EMPTY) {}
+  private state = 0;
+
+  constructor(
+    private readonly schedule: Uint8Array = EMPTY,
+    private readonly choices: Uint8Array = EMPTY,
+    private readonly walk: RandomSwitches = { seed: 0, rate: 0 },
+  ) {}
 
   beginExecution(info: ExecutionInfo): void {
     this.pos = 0;
     this.cpos = 0;
+    this.state = (this.walk.seed ^ 0x9e3779b9) >>> 0 || 1;
     this.threads = Math.max(1, info.threads);
     this.readRecord(0);
   }
@@ -47,8 +67,27 @@ export class FuzzBytesSource implements DecisionSource {
       this.readRecord(this.nextAt);
     }
     if (want >= 0) return firstAtOrAfter(runnable, count, want);
-    if (!yielding) for (let i = 0; i < count; i++) if (runnable[i] === current) return current;
+    if (this.walk.rate > 0 && (this.next() & 0xff) < this.walk.rate) {
+      // A random switch to another runnable thread.
+      const others = count - (isIn(runnable, count, current) ? 1 : 0);
+      let k = this.next() % Math.max(1, others);
+      for (let i = 0; i < count; i++) {
+        if (runnable[i] === current) continue;
+        if (k-- === 0) return runnable[i]!;
+      }
+    }
+    if (!yielding && isIn(runnable, count, current)) return current;
     return firstAtOrAfter(runnable, count, current + 1);
+  }
+
+  /** xorshift32: the random switches' generator (seeded per execution). */
+  private next(): number {
+    let x = this.state;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.state = x >>> 0;
+    return this.state;
   }
 
   nextChoice(n: number): number {
@@ -79,6 +118,11 @@ export class FuzzBytesSource implements DecisionSource {
   }
 }
 
+function isIn(runnable: readonly number[], count: number, id: number): boolean {
+  for (let i = 0; i < count; i++) if (runnable[i] === id) return true;
+  return false;
+}
+
 /** The first runnable id >= `from`, wrapping around to the smallest. */
 function firstAtOrAfter(runnable: readonly number[], count: number, from: number): number {
   for (let i = 0; i < count; i++) if (runnable[i]! >= from) return runnable[i]!;
@@ -95,8 +139,8 @@ export function encodePreemptions(list: readonly Preemption[]): Uint8Array {
   const out: number[] = [];
   let base = 0;
   for (const p of sorted) {
-    let d = Math.max(0, p.step - base);
-    if (d >= 2 ** (7 * MAX_VARINT_BYTES)) throw new RangeError(`preemption step ${p.step} too far from ${base}`);
+    // Steps beyond any execution's bound never apply; clamp them so the delta fits its varint.
+    let d = Math.min(Math.max(0, p.step - base), MAX_DELTA);
     base += d;
     do {
       const b = d & 0x7f;

@@ -1,7 +1,7 @@
 /** Decision sources: interchangeable strategies behind runtime/decision-source.ts. */
 export { DfsSource } from './dfs';
 export { FuzzBytesSource, decodePreemptions, encodePreemptions } from './fuzz-bytes';
-export type { Preemption } from './fuzz-bytes';
+export type { Preemption, RandomSwitches } from './fuzz-bytes';
 export { PctSource } from './pct';
 export { RandomWalkSource } from './random-walk';
 export { ReplayDivergence, ReplaySource } from './replay';
