@@ -146,7 +146,7 @@ async function runWorkers(harnessName: string, dirs: string[], o: FuzzCliOptions
       else if (e.event === 'crash' && !e.duplicate) err(`[worker ${i}] #${e.execs}\tCRASH\t${e.signature}${e.file === null ? '' : `\n\tsaved: ${e.file}`}`);
       else if (e.event === 'status' || e.event === 'new') err(`[worker ${i}] ${statusLine(e)}`);
     });
-    return new Promise<void>((res) => child.on('close', () => res()));
+    return new Promise<number>((res) => child.on('close', (code) => res(code ?? 1)));
   });
   const forward = (sig: NodeJS.Signals) => (): void => {
     // Children get the signal from the terminal's process group; nothing else to do but wait.
@@ -154,7 +154,7 @@ async function runWorkers(harnessName: string, dirs: string[], o: FuzzCliOptions
   };
   const onInt = forward('SIGINT');
   process.on('SIGINT', onInt);
-  await Promise.all(children);
+  const codes = await Promise.all(children);
   process.off('SIGINT', onInt);
   const list = [...crashes.values()];
   const done = { event: 'done' as const, execs, seconds, workers: o.workers, crashes: list.map(({ worker: _w, ...c }) => c) };
@@ -164,5 +164,8 @@ async function runWorkers(harnessName: string, dirs: string[], o: FuzzCliOptions
     if (list.length === 0) out('no crashes found');
     for (const c of list) out(`CRASH ${c.signature}\n  found by worker ${c.worker} after ${c.execs_to_find} execs, ${c.seconds_to_find.toFixed(2)} s${c.file === null ? '' : `\n  ${c.file}`}`);
   }
-  return list.length > 0 ? 1 : 0;
+  // A worker exits 1 when it saw a crash (new or already stored), 2+ when it failed.
+  const failed = codes.filter((c) => c >= 2).length;
+  if (failed > 0) err(`mmufuzz: ${failed} of ${o.workers} workers failed`);
+  return failed > 0 ? 2 : list.length > 0 || codes.includes(1) ? 1 : 0;
 }

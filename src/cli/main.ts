@@ -26,7 +26,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void,
     .exitOverride()
     .configureOutput({
       writeOut: (s) => out(s.replace(/\n$/, '')),
-      writeErr: (s) => err(s.split('\n').filter((l) => l.trim() !== '')[0] ?? ''),
+      writeErr: (s) => err(s.replace(/\n+$/, '')),
     });
 
   program.command('list').description('harnesses, switches, variants, oracles').action(() => setExit(runList(out)));

@@ -147,14 +147,14 @@ export class Fuzzer {
     let stopped: 'time' | 'runs' | 'crash' | 'signal' | null = null;
     for (const l of loaded) {
       this.lastMutation = `corpus ${l.name}`;
-      if (this.runOne(l.payload, false)) {
+      if (this.runOne(l.payload, false) && this.opts.stopOnCrash) {
         stopped = 'crash';
         break;
       }
     }
     if (stopped === null && this.corpus.length === 0) {
       this.lastMutation = 'empty input';
-      if (this.runOne(new Uint8Array(0), true)) stopped = 'crash';
+      if (this.runOne(new Uint8Array(0), true) && this.opts.stopOnCrash) stopped = 'crash';
       if (this.corpus.length === 0) this.corpus.push({ payload: new Uint8Array(0), steps: 1, slots: [], weight: 1 });
       // A few generated inputs to start from (libFuzzer-style: no seed corpus needed).
       for (let i = 0; i < 32 && stopped === null; i++) {

@@ -4,13 +4,17 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
+  let closed = false;
   try {
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     fsyncSync(fd);
-  } catch (e) {
     closeSync(fd);
+    closed = true;
+    renameSync(tmp, file);
+  } catch (e) {
+    if (!closed) closeSync(fd);
     try {
       unlinkSync(tmp);
     } catch {
@@ -18,6 +22,4 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     }
     throw e;
   }
-  closeSync(fd);
-  renameSync(tmp, file);
 }

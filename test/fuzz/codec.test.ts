@@ -30,6 +30,8 @@ function randomInputs(seed: string, n: number): Uint8Array[] {
 /** Every field of `s` is within the harness's ranges. */
 function wellFormed(h: Harness, s: Scenario): boolean {
   if (!Number.isInteger(s.config) || s.config < 0 || s.config >= Math.max(1, h.configRange)) return false;
+  if (!Number.isInteger(s.walkSeed) || s.walkSeed < 0 || s.walkSeed >= 2 ** 32) return false;
+  if (!Number.isInteger(s.walkRate) || s.walkRate < 0 || s.walkRate > 255) return false;
   if (s.programs.length !== h.slots.length) return false;
   return s.programs.every((prog, i) => {
     const slot = h.slots[i]!;
@@ -44,7 +46,7 @@ function wellFormed(h: Harness, s: Scenario): boolean {
 
 /** A comparable form of a scenario (typed arrays as plain arrays). */
 function key(s: Scenario): string {
-  return JSON.stringify([s.config, s.programs, Array.from(s.schedule), Array.from(s.choices)]);
+  return JSON.stringify([s.config, s.walkSeed, s.walkRate, s.programs, Array.from(s.schedule), Array.from(s.choices)]);
 }
 
 test('HARNESSES is not empty and every harness has at least one slot', (t) => {
@@ -97,6 +99,7 @@ for (const h of HARNESSES) {
 
   test(`${h.name}: encode reduces out-of-range scenarios to canonical bytes`, (t) => {
     const wild: Scenario = {
+      ...decode(h, new Uint8Array(0)),
       config: 1000 + h.configRange,
       programs: h.slots.map((slot) => Array.from({ length: slot.maxOps + 2 }, (_, i) => ({ kind: 97 + i, args: [250, 251, 252, 253] }))),
       schedule: Uint8Array.of(5, 1, 9, 0),
@@ -113,29 +116,44 @@ for (const h of HARNESSES) {
   });
 }
 
+/** The canonical bytes of the empty scenario up to (not including) the schedule length: config, walk, counts. */
+function emptyPrefix(h: Harness): number[] {
+  const b = Array.from(encode(h, decode(h, new Uint8Array(0))));
+  check(b[b.length - 1] === 0, 'the empty scenario ends with a zero schedule length');
+  return b.slice(0, -1);
+}
+
+function check(cond: boolean, what: string): void {
+  if (!cond) throw new Error(what);
+}
+
 test('decode: a missing payload reads as the empty scenario, a truncated schedule keeps what is there', (t) => {
   const h = HARNESSES[0]!;
   const empty = decode(h, new Uint8Array(0));
   t.is(empty.config, 0);
+  t.is(empty.walkSeed, 0);
+  t.is(empty.walkRate, 0);
   t.deepEqual(empty.programs.map((p) => p.length), h.slots.map(() => 0));
   t.is(empty.schedule.length, 0);
   t.is(empty.choices.length, 0);
-  // config 0, every slot empty, a schedule that claims 100 bytes but has 2.
-  const truncated = Uint8Array.from([0, ...h.slots.map(() => 0), 100, 7, 1]);
-  const s = decode(h, truncated);
+  const prefix = emptyPrefix(h);
+  t.true(prefix.every((b) => b === 0));
+  // Every slot empty, then a schedule that claims 100 bytes but has 2.
+  const s = decode(h, Uint8Array.from([...prefix, 100, 7, 1]));
   t.deepEqual(Array.from(s.schedule), [7, 1]);
   t.is(s.choices.length, 0);
   // Re-encoding writes the length actually present.
-  t.deepEqual(Array.from(encode(h, s)), [0, ...h.slots.map(() => 0), 2, 7, 1]);
+  t.deepEqual(Array.from(encode(h, s)), [...prefix, 2, 7, 1]);
 });
 
 test('decode: a multi-byte schedule length (LEB128) is read', (t) => {
   const h = HARNESSES[0]!;
   const schedule = Array.from({ length: 200 }, (_, i) => i & 0xff);
-  const s: Scenario = { config: 0, programs: h.slots.map(() => []), schedule: Uint8Array.from(schedule), choices: Uint8Array.of(9, 8) };
+  const s: Scenario = { ...decode(h, new Uint8Array(0)), schedule: Uint8Array.from(schedule), choices: Uint8Array.of(9, 8) };
   const bytes = encode(h, s);
+  const at = emptyPrefix(h).length;
   // 200 = 0xc8 → LEB128 [0xc8, 0x01]
-  t.deepEqual(Array.from(bytes.subarray(1 + h.slots.length, 3 + h.slots.length)), [0xc8, 0x01]);
+  t.deepEqual(Array.from(bytes.subarray(at, at + 2)), [0xc8, 0x01]);
   t.deepEqual(decode(h, bytes), s);
 });
 

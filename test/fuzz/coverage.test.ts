@@ -1,0 +1,94 @@
+/**
+ * Coverage: libFuzzer's hit-count buckets and the global map's novelty
+ * (new (slot, bucket) pairs only; merged only on commit).
+ */
+import test from 'ava';
+import { GlobalCoverage, bucketOf } from '../../src/fuzz/coverage';
+import { FeatureMap } from '../../src/runtime';
+
+test('bucketOf at every boundary', (t) => {
+  const expected: [number, number][] = [
+    [0, 0], [1, 1], [2, 2], [3, 3], [4, 4], [7, 4], [8, 5], [15, 5], [16, 6],
+    [31, 6], [32, 7], [127, 7], [128, 8], [255, 8], [256, 8], [100_000, 8],
+  ];
+  for (const [hits, bucket] of expected) t.is(bucketOf(hits), bucket, `bucketOf(${hits})`);
+});
+
+test('bucketOf is monotonic and onto 0..8 over 0..255', (t) => {
+  const seen = new Set<number>();
+  for (let i = 1; i < 256; i++) {
+    t.true(bucketOf(i) >= bucketOf(i - 1));
+    seen.add(bucketOf(i));
+  }
+  seen.add(bucketOf(0));
+  t.deepEqual([...seen].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+function map(hits: Record<number, number>): FeatureMap {
+  const fm = new FeatureMap(4);
+  for (const [i, n] of Object.entries(hits)) fm.hits[Number(i)] = n;
+  return fm;
+}
+
+test('a fresh map: every hit slot is new; commit merges it', (t) => {
+  const g = new GlobalCoverage(16);
+  const fm = map({ 0: 1, 5: 3, 9: 200 });
+  t.is(g.novelty(fm, true), 3);
+  t.is(g.slots, 3);
+  t.is(g.features, 1 + 3 + 8);
+  t.is(g.max[0], 1);
+  t.is(g.max[5], 3);
+  t.is(g.max[9], 8);
+  // The same execution again is not new.
+  t.is(g.novelty(fm, true), 0);
+  t.is(g.slots, 3);
+  t.is(g.features, 12);
+});
+
+test('without commit nothing is merged', (t) => {
+  const g = new GlobalCoverage(16);
+  const fm = map({ 2: 1, 3: 1 });
+  t.is(g.novelty(fm, false), 2);
+  t.is(g.novelty(fm, false), 2);
+  t.is(g.slots, 0);
+  t.is(g.features, 0);
+  t.deepEqual(Array.from(g.max), new Array(16).fill(0));
+  t.is(g.novelty(fm, true), 2);
+  t.is(g.novelty(fm, false), 0);
+});
+
+test('only a higher bucket counts: more hits in the same bucket are not new', (t) => {
+  const g = new GlobalCoverage(16);
+  g.novelty(map({ 1: 4 }), true); // bucket 4 (4-7)
+  t.is(g.novelty(map({ 1: 7 }), true), 0, 'still bucket 4');
+  t.is(g.novelty(map({ 1: 2 }), true), 0, 'a lower bucket is not new');
+  t.is(g.max[1], 4);
+  t.is(g.novelty(map({ 1: 8 }), true), 1, 'bucket 5');
+  t.is(g.max[1], 5);
+  t.is(g.slots, 1, 'a slot counts once');
+  t.is(g.features, 5, 'features is the sum of the max buckets');
+});
+
+test('novelty counts new pairs only among several slots', (t) => {
+  const g = new GlobalCoverage(16);
+  g.novelty(map({ 0: 1, 1: 1 }), true);
+  // slot 0 unchanged, slot 1 climbs, slot 2 is new, slot 3 not hit.
+  t.is(g.novelty(map({ 0: 1, 1: 2, 2: 1 }), false), 2);
+  t.is(g.novelty(map({ 0: 1, 1: 2, 2: 1 }), true), 2);
+  t.is(g.slots, 3);
+  t.is(g.features, 1 + 2 + 1);
+});
+
+test('hitSlots lists the slots hit, in order', (t) => {
+  t.deepEqual(GlobalCoverage.hitSlots(map({ 9: 1, 2: 255, 15: 3 })), [2, 9, 15]);
+  t.deepEqual(GlobalCoverage.hitSlots(map({})), []);
+});
+
+test('FeatureMap.hit saturates at 255 (the top bucket)', (t) => {
+  const fm = new FeatureMap(4);
+  for (let i = 0; i < 300; i++) fm.hit(3);
+  t.is(fm.hits[3], 255);
+  const g = new GlobalCoverage(16);
+  t.is(g.novelty(fm, true), 1);
+  t.is(g.max[3], 8);
+});
