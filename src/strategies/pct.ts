@@ -7,8 +7,8 @@ import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
  * execution gives every thread a distinct random priority >= depth and picks
  * depth-1 change points uniformly in [0, k) steps; the highest-priority
  * runnable thread runs, and at the i-th change point the running thread's
- * priority drops to depth-1-i. `k` starts at `stepsHint` and then tracks the
- * longest execution seen (as Shuttle does). A thread at a spin or retry
+ * priority drops to depth-1-i. `k` starts at `stepsHint` and then tracks
+ * the latest decision step seen (as Shuttle tracks the longest execution). A thread at a spin or retry
  * point yields to the best other runnable thread. Seeded with seedrandom.
  */
 export class PctSource implements DecisionSource {
@@ -41,7 +41,8 @@ export class PctSource implements DecisionSource {
   }
 
   nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding = false): number {
-    if (step > this.maxStepSeen) this.maxStepSeen = step;
+    // Change points only act at decisions: k is one past the last decision step seen.
+    if (step + 1 > this.maxStepSeen) this.maxStepSeen = step + 1;
     while (this.cp < this.changePoints.length && this.changePoints[this.cp]! <= step) {
       if (current >= 0) this.priority[current] = this.depth - 1 - this.cp;
       this.cp++;

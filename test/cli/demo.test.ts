@@ -4,7 +4,7 @@ import { main } from '../../src/cli/main';
 async function run(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(args, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(args, (s) => void out.push(s), (s) => void err.push(s));
   return { code, out, err };
 }
 
