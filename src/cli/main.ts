@@ -8,6 +8,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DEFAULT_DEMO_OPTIONS, runDemo } from './demo';
 import { type FuzzCliOptions, UsageError, runFuzz } from './fuzz-command';
 import { runList } from './list-command';
+import { runReplay } from './replay-command';
+import { runTriage } from './triage-command';
 
 function intArg(min: number) {
   return (v: string): number => {
@@ -46,6 +48,19 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void,
     .option('--stop-on-crash', 'stop at the first new crash', false)
     .option('--json', 'one JSON object per line', false)
     .action((harness: string, dirs: string[], o: FuzzCliOptions) => setExit(runFuzz(harness, dirs, o, out, err)));
+
+  program
+    .command('replay <crash-file>')
+    .description('re-execute a crash file, check its signature, print its trace')
+    .option('--trace', 'print the swimlane trace', false)
+    .option('--html <file>', 'write a standalone HTML timeline')
+    .action((file: string, o: { trace: boolean; html?: string }) => setExit(runReplay(file, o, out)));
+
+  program
+    .command('triage [crashes-dir]')
+    .description('one row per signature: count, first seen, harness, switches, smallest reproducer')
+    .option('--json', 'one JSON object', false)
+    .action((dir: string | undefined, o: { json: boolean }) => setExit(runTriage(dir ?? 'crashes', o.json, out, err)));
 
   program
     .command('demo')
