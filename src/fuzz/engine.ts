@@ -20,6 +20,9 @@ import { Mutator, WALK_RATES } from './mutate';
 import type { Scenario } from './scenario';
 
 export type Strategy = 'bytes' | 'random' | 'pct';
+
+/** Share of iterations that run a freshly generated input instead of a mutation. */
+export const GENERATE_RATE = 0.25;
 export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
 
 /** Every option of a fuzz run, with defaults in DEFAULT_FUZZ_OPTIONS; the CLI maps flags onto it. */
@@ -168,7 +171,8 @@ export class Fuzzer {
       else if (this.opts.maxTotalTime > 0 && this.seconds() >= this.opts.maxTotalTime) stopped = 'time';
       if (stopped !== null) break;
       let payload: Uint8Array;
-      if (this.opts.feedback) {
+      // Mostly mutation of the corpus; some fresh generated inputs keep shallow races as cheap as a random search.
+      if (this.opts.feedback && this.rng() >= GENERATE_RATE) {
         const parent = this.pick();
         const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
         const m = this.mutator.mutate(parent.payload, other);
@@ -176,7 +180,7 @@ export class Fuzzer {
         this.lastMutation = m.how;
       } else {
         payload = this.randomInput();
-        this.lastMutation = 'random input';
+        this.lastMutation = this.opts.feedback ? 'generated input' : 'random input';
       }
       if (this.runOne(payload, true) && this.opts.stopOnCrash) stopped = 'crash';
       this.housekeeping();
