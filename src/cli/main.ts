@@ -8,6 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DEFAULT_DEMO_OPTIONS, runDemo } from './demo';
 import { type FuzzCliOptions, UsageError, runFuzz } from './fuzz-command';
 import { runList } from './list-command';
+import { runMinimize } from './minimize-command';
 import { runReplay } from './replay-command';
 import { runTriage } from './triage-command';
 
@@ -55,6 +56,12 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void,
     .option('--trace', 'print the swimlane trace', false)
     .option('--html <file>', 'write a standalone HTML timeline')
     .action((file: string, o: { trace: boolean; html?: string }) => setExit(runReplay(file, o, out)));
+
+  program
+    .command('minimize <crash-file>')
+    .description('reduce a crash keeping its signature; writes the input, sidecar and trace')
+    .option('-o, --output <file>', 'where to write (default: crash-<sha1> beside the input)')
+    .action((file: string, o: { output?: string }) => setExit(runMinimize(file, o, out)));
 
   program
     .command('triage [crashes-dir]')

@@ -114,3 +114,20 @@ test('triage: one row per signature with the smallest reproducer; bad files are 
   t.is(missing.code, 2);
   t.is(missing.err.length, 1);
 });
+
+test('minimize keeps the signature, does not grow the program, and writes a replayable file with sidecar and trace', async (t) => {
+  const out = join(dir, 'min', 'crash-min');
+  mkdirSync(join(dir, 'min'), { recursive: true });
+  const r = await run(['minimize', crash, '-o', out]);
+  t.is(r.code, 0);
+  t.regex(r.out[0]!, /^minimized WARN clear_unsync_child_bit: unsync_children underflow: (\d+) ops .* -> (\d+) ops/);
+  const [, before, after] = /: (\d+) ops .* -> (\d+) ops/.exec(r.out[0]!)!;
+  t.true(Number(after) <= Number(before));
+  const rep = await run(['replay', out]);
+  t.is(rep.code, 0);
+  const side = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { found: { minimized: boolean } };
+  t.true(side.found.minimized);
+  t.true(readFileSync(`${out}.trace.txt`, 'utf8').includes('unsync_children underflow'));
+  const bad = await run(['minimize', join(dir, 'nope')]);
+  t.is(bad.code, 2);
+});
