@@ -1,50 +1,104 @@
 /**
- * Minimization of a crashing scenario, keeping its exact signature:
- * 1. convert random switches into explicit preemptions (the schedule the
- *    execution actually took, as a plain list), so every context switch is
- *    visible and removable;
- * 2. remove operations (delta debugging per thread, then one at a time);
- * 3. remove preemptions (the fewest context switches that still reproduce),
- *    then model choices;
- * 4. canonicalise: smallest arguments, preemptions as early as possible.
+ * Minimization of a crashing scenario, keeping its exact signature.
+ *
+ * The schedule is minimized in a thread-relative form: a preemption is "when
+ * thread C has run k steps and could go on, run U instead". Unlike a global
+ * step number, such a preemption keeps its meaning when other preemptions or
+ * operations are removed, so delta debugging converges. Steps:
+ * 1. record the execution's deviations from the serial default (explicit
+ *    preemptions and random switches alike) as relative preemptions;
+ * 2. remove operations (whole threads, halves, single ones) and preemptions
+ *    (blocks, then single ones), and model choices, until nothing more goes;
+ * 3. canonicalise arguments (smallest values) and the config byte;
+ * 4. turn the relative schedule back into explicit global-step preemptions
+ *    (no random switches) and check the result once more.
  * Every candidate is one deterministic execution.
  */
-import { FuzzBytesSource, decodePreemptions, encodePreemptions, type Preemption } from '../strategies/fuzz-bytes';
 import { signatureOf } from '../runtime';
 import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
+import { FuzzBytesSource, decodePreemptions, encodePreemptions, type Preemption } from '../strategies/fuzz-bytes';
 import type { Harness, HarnessConfig } from '../fuzz/harness';
 import type { Op, Scenario } from '../fuzz/scenario';
 
-/**
- * Wraps a decision source and records the picks that differ from the serial
- * default (keep the current thread while it can run and is not spinning;
- * else the next runnable one): exactly the preemptions a plain schedule needs.
- */
-class DeviationRecorder implements DecisionSource {
-  readonly name = 'record';
-  readonly deviations: Preemption[] = [];
-  constructor(private readonly inner: DecisionSource) {}
+/** When thread `after` has run `steps` steps, run thread `run` instead (if it can). */
+export interface RelativePreemption {
+  readonly after: number;
+  readonly steps: number;
+  readonly run: number;
+}
+
+/** The serial default: the current thread while it can run and is not spinning, else the next runnable one. */
+function serialPick(runnable: readonly number[], count: number, current: number, yielding: boolean): number {
+  if (!yielding) for (let i = 0; i < count; i++) if (runnable[i] === current) return current;
+  for (let i = 0; i < count; i++) if (runnable[i]! > current) return runnable[i]!;
+  return runnable[0]!;
+}
+
+/** Counts the steps each thread has run, from the picks it is asked for or told about. */
+abstract class CountingSource implements DecisionSource {
+  abstract readonly name: string;
+  protected steps: number[] = [];
   beginExecution(info: ExecutionInfo): void {
+    this.steps = new Array<number>(info.threads).fill(0);
+  }
+  protected ran(id: number): void {
+    this.steps[id] = (this.steps[id] ?? 0) + 1;
+  }
+  observeForced(id: number): void {
+    this.ran(id);
+  }
+  abstract nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding: boolean): number;
+  abstract nextChoice(n: number, label: string): number;
+}
+
+/** Wraps a source and records where it left the serial default, as relative preemptions. */
+class RelativeRecorder extends CountingSource {
+  readonly name = 'record';
+  readonly recorded: RelativePreemption[] = [];
+  constructor(private readonly inner: DecisionSource) {
+    super();
+  }
+  override beginExecution(info: ExecutionInfo): void {
+    super.beginExecution(info);
     this.inner.beginExecution(info);
   }
   nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding: boolean): number {
     const pick = this.inner.nextThread(runnable, count, current, step, yielding);
-    let serial = -1;
-    for (let i = 0; i < count; i++) if (runnable[i] === current && !yielding) serial = current;
-    if (serial < 0) {
-      serial = runnable[0]!;
-      for (let i = 0; i < count; i++) {
-        if (runnable[i]! > current) {
-          serial = runnable[i]!;
-          break;
-        }
-      }
-    }
-    if (pick !== serial) this.deviations.push({ step, thread: pick });
+    if (pick !== serialPick(runnable, count, current, yielding)) this.recorded.push({ after: current, steps: this.steps[current] ?? 0, run: pick });
+    this.ran(pick);
     return pick;
   }
   nextChoice(n: number, label: string): number {
     return this.inner.nextChoice(n, label);
+  }
+}
+
+/** Replays relative preemptions (serial default otherwise); records the global steps where it deviated. */
+class RelativeSource extends CountingSource {
+  readonly name = 'relative';
+  readonly global: Preemption[] = [];
+  private c = 0;
+  constructor(private readonly pre: readonly RelativePreemption[], private readonly choices: Uint8Array) {
+    super();
+  }
+  override beginExecution(info: ExecutionInfo): void {
+    super.beginExecution(info);
+    this.c = 0;
+    this.global.length = 0;
+  }
+  nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding: boolean): number {
+    let pick = serialPick(runnable, count, current, yielding);
+    const k = current < 0 ? 0 : this.steps[current] ?? 0;
+    for (const p of this.pre) {
+      if (p.after !== current || p.steps !== k) continue;
+      for (let i = 0; i < count; i++) if (runnable[i] === p.run) pick = p.run;
+    }
+    if (pick !== serialPick(runnable, count, current, yielding)) this.global.push({ step, thread: pick });
+    this.ran(pick);
+    return pick;
+  }
+  nextChoice(n: number): number {
+    return this.c < this.choices.length ? this.choices[this.c++]! % n : 0;
   }
 }
 
@@ -60,131 +114,91 @@ export interface MinimizeOptions {
   maxExecutions: number;
 }
 
+interface Candidate {
+  readonly s: Scenario;
+  readonly pre: readonly RelativePreemption[];
+}
+
 export function minimize(h: Harness, cfg: HarnessConfig, s0: Scenario, signature: string, opts: Partial<MinimizeOptions> = {}): MinimizeResult {
   const budget = opts.maxExecutions ?? 20_000;
   let executions = 0;
-  const reproduces = (s: Scenario): boolean => {
-    if (executions >= budget) return false;
+  const hits = (src: DecisionSource, s: Scenario): boolean => {
     executions++;
-    const o = h.execute(s, cfg, new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate }), {});
+    const o = h.execute(s, cfg, src, {});
     return o.failure !== null && signatureOf(o.failure) === signature;
   };
-  const count = (s: Scenario): { ops: number; preemptions: number } => ({
-    ops: s.programs.reduce((n, p) => n + p.length, 0),
-    preemptions: decodePreemptions(s.schedule).length,
-  });
-  const before = count(s0);
-  if (!reproduces(s0)) throw new Error(`the scenario does not reproduce ${signature}`);
-  let best = s0;
+  const ops = (s: Scenario): number => s.programs.reduce((n, p) => n + p.length, 0);
+  const before = { ops: ops(s0), preemptions: decodePreemptions(s0.schedule).length };
 
-  // 1. Fewer random switches (the lowest rate that still reproduces, same seed), then
-  //    random switches → explicit preemptions where the schedule left the serial default.
-  for (const rate of [0, 2, 4, 8, 16, 32, 64, 128]) {
-    if (rate >= best.walkRate) break;
-    const cand: Scenario = { ...best, walkRate: rate };
-    if (reproduces(cand)) {
-      best = cand;
-      break;
-    }
+  // 1. The execution's deviations from the serial default, thread-relative.
+  const rec = new RelativeRecorder(new FuzzBytesSource(s0.schedule, s0.choices, { seed: s0.walkSeed, rate: s0.walkRate }));
+  if (!hits(rec, s0)) throw new Error(`the scenario does not reproduce ${signature}`);
+  let best: Candidate = { s: s0, pre: rec.recorded };
+  const ok = (c: Candidate): boolean => executions < budget && hits(new RelativeSource(c.pre, c.s.choices), c.s);
+  if (!ok(best)) {
+    // The relative form does not replay this one (e.g. a spin that depends on timing): keep the input as it is.
+    return { scenario: s0, executions, before, after: before };
   }
-  if (best.walkRate !== 0) {
-    const rec = new DeviationRecorder(new FuzzBytesSource(best.schedule, best.choices, { seed: best.walkSeed, rate: best.walkRate }));
-    executions++;
-    h.execute(best, cfg, rec, {});
-    const explicit: Scenario = { ...best, walkSeed: 0, walkRate: 0, schedule: encodePreemptions(rec.deviations) };
-    if (reproduces(explicit)) best = explicit;
-  }
+  const accept = (c: Candidate): boolean => {
+    if (!ok(c)) return false;
+    best = c;
+    return true;
+  };
 
-  const withOps = (programs: readonly (readonly Op[])[]): Scenario => ({ ...best, programs });
-  const withPre = (pre: readonly Preemption[]): Scenario => ({ ...best, schedule: encodePreemptions(pre) });
-
+  // 2. Operations, preemptions and choices, until a whole pass removes nothing.
   let changed = true;
   while (changed && executions < budget) {
     changed = false;
-    // 2. Operations: whole threads, halves, then single operations.
-    for (let slot = 0; slot < best.programs.length; slot++) {
-      const prog = best.programs[slot]!;
-      if (prog.length === 0) continue;
-      const tryProg = (p: readonly Op[]): boolean => {
-        const programs = best.programs.map((x, i) => (i === slot ? p : x));
-        const cand = withOps(programs);
-        if (reproduces(cand)) {
-          best = cand;
-          changed = true;
-          return true;
-        }
-        return false;
-      };
-      if (tryProg([])) continue;
-      for (let chunk = Math.floor(best.programs[slot]!.length / 2); chunk >= 1; chunk = Math.floor(chunk / 2)) {
-        for (let i = 0; i + chunk <= best.programs[slot]!.length;) {
-          const p = best.programs[slot]!;
-          if (!tryProg([...p.slice(0, i), ...p.slice(i + chunk)])) i += chunk;
-        }
-      }
-    }
-    // 3. Preemptions: blocks of them (delta debugging), then one at a time (latest
-    //    first, so earlier ones keep their steps).
-    let pre = decodePreemptions(best.schedule);
-    for (let chunk = Math.floor(pre.length / 2); chunk >= 2; chunk = Math.floor(chunk / 2)) {
-      for (let i = 0; i + chunk <= pre.length;) {
-        const cand = withPre([...pre.slice(0, i), ...pre.slice(i + chunk)]);
-        if (reproduces(cand)) {
-          best = cand;
-          pre = decodePreemptions(best.schedule);
-          changed = true;
-        } else {
-          i += chunk;
-        }
-      }
-    }
-    for (let i = pre.length - 1; i >= 0; i--) {
-      const cand = withPre([...pre.slice(0, i), ...pre.slice(i + 1)]);
-      if (reproduces(cand)) {
-        best = cand;
-        pre = decodePreemptions(best.schedule);
+    for (let slot = 0; slot < best.s.programs.length; slot++) {
+      const setProg = (p: readonly Op[]): Candidate => ({ ...best, s: { ...best.s, programs: best.s.programs.map((x, i) => (i === slot ? p : x)) } });
+      if (best.s.programs[slot]!.length === 0) continue;
+      if (accept(setProg([]))) {
         changed = true;
+        continue;
+      }
+      for (let chunk = Math.floor(best.s.programs[slot]!.length / 2); chunk >= 1; chunk = Math.floor(chunk / 2)) {
+        for (let i = 0; i + chunk <= best.s.programs[slot]!.length;) {
+          const p = best.s.programs[slot]!;
+          if (accept(setProg([...p.slice(0, i), ...p.slice(i + chunk)]))) changed = true;
+          else i += chunk;
+        }
       }
     }
-    // Model choices: drop trailing ones, then zero each.
-    for (let n = best.choices.length - 1; n >= 0; n--) {
-      const cand: Scenario = { ...best, choices: best.choices.slice(0, n) };
-      if (reproduces(cand)) {
-        best = cand;
-        changed = true;
-      } else break;
+    for (let chunk = Math.max(1, Math.floor(best.pre.length / 2)); chunk >= 1; chunk = Math.floor(chunk / 2)) {
+      for (let i = 0; i + chunk <= best.pre.length;) {
+        if (accept({ ...best, pre: [...best.pre.slice(0, i), ...best.pre.slice(i + chunk)] })) changed = true;
+        else i += chunk;
+      }
+      if (chunk === 1) break;
+    }
+    for (let n = best.s.choices.length - 1; n >= 0; n--) {
+      if (accept({ ...best, s: { ...best.s, choices: best.s.choices.slice(0, n) } })) changed = true;
+      else break;
     }
   }
-  // 4. Canonicalise: smallest arguments, earliest preemption steps, config 0.
-  for (let slot = 0; slot < best.programs.length; slot++) {
-    for (let k = 0; k < best.programs[slot]!.length; k++) {
-      const op = best.programs[slot]![k]!;
+
+  // 3. Canonical arguments and config.
+  for (let slot = 0; slot < best.s.programs.length; slot++) {
+    for (let k = 0; k < best.s.programs[slot]!.length; k++) {
+      const op = best.s.programs[slot]![k]!;
       for (let a = 0; a < op.args.length; a++) {
         for (let v = 0; v < op.args[a]!; v++) {
           const args = op.args.map((x, j) => (j === a ? v : x));
-          const programs = best.programs.map((p, i) => (i === slot ? p.map((o2, j) => (j === k ? { kind: o2.kind, args } : o2)) : p));
-          const cand = withOps(programs);
-          if (reproduces(cand)) {
-            best = cand;
-            break;
-          }
+          const programs = best.s.programs.map((p, i) => (i === slot ? p.map((o2, j) => (j === k ? { kind: o2.kind, args } : o2)) : p));
+          if (accept({ ...best, s: { ...best.s, programs } })) break;
         }
       }
     }
   }
-  const pre = decodePreemptions(best.schedule);
-  for (let i = 0; i < pre.length; i++) {
-    const lo = i === 0 ? 0 : pre[i - 1]!.step;
-    for (let step = lo; step < pre[i]!.step; step++) {
-      const cand = withPre(pre.map((p, j) => (j === i ? { step, thread: p.thread } : p)));
-      if (reproduces(cand)) {
-        best = cand;
-        pre[i] = { step, thread: pre[i]!.thread };
-        break;
-      }
-      if (executions >= budget) break;
-    }
+  if (best.s.config !== 0) accept({ ...best, s: { ...best.s, config: 0 } });
+
+  // 4. Back to explicit global-step preemptions, checked.
+  const rel = new RelativeSource(best.pre, best.s.choices);
+  executions++;
+  h.execute(best.s, cfg, rel, {});
+  const out: Scenario = { ...best.s, walkSeed: 0, walkRate: 0, schedule: encodePreemptions(rel.global) };
+  if (!hits(new FuzzBytesSource(out.schedule, out.choices), out)) {
+    return { scenario: s0, executions, before, after: before };
   }
-  if (best.config !== 0 && reproduces({ ...best, config: 0 })) best = { ...best, config: 0 };
-  return { scenario: best, executions, before, after: count(best) };
+  return { scenario: out, executions, before, after: { ops: ops(out), preemptions: rel.global.length } };
 }
