@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { HARNESSES, findHarness } from '../../harnesses';
 import { DEFAULT_FUZZ_OPTIONS, type FuzzEvent, Fuzzer, STRATEGIES, type Strategy } from '../fuzz/engine';
+import { minimize } from '../minimize/minimize';
 
 export interface FuzzCliOptions {
   off: string[];
@@ -23,6 +24,7 @@ export interface FuzzCliOptions {
   stopOnCrash: boolean;
   json: boolean;
   feedback: boolean;
+  minimize: boolean;
 }
 
 export class UsageError extends Error {}
@@ -60,6 +62,9 @@ export function printer(json: boolean, out: (s: string) => void, err: (s: string
       case 'crash':
         if (e.duplicate) err(`#${e.execs}\tDUP  \t${e.signature}`);
         else err(`#${e.execs}\tCRASH\t${e.signature}${e.file === null ? '' : `\n\tsaved: ${e.file}`}`);
+        break;
+      case 'minimized':
+        err(`\tminimized: ${e.ops} ops, ${e.preemptions} preemptions, ${e.steps} steps\n\tsaved: ${e.file}`);
         break;
       case 'bad-input':
         err(`WARNING: skipping ${e.file}: ${e.why}`);
@@ -103,6 +108,7 @@ export async function runFuzz(harnessName: string, dirs: string[], o: FuzzCliOpt
       ...DEFAULT_FUZZ_OPTIONS,
       seed: o.seed, strategy: o.strategy, maxTotalTime: o.maxTotalTime, runs: o.runs, stopOnCrash: o.stopOnCrash, feedback: o.feedback,
       corpusDirs, crashDir: resolve(o.crashes), now: () => Date.now(), shouldStop: () => stop,
+      minimizer: o.minimize ? (h2, cfg2, s, sig) => minimize(h2, cfg2, s, sig, { maxExecutions: 3000 }).scenario : null,
     }, printer(o.json, out, err));
     const r = fuzzer.run();
     return r.crashes.length > 0 || fuzzer.duplicatesSeen > 0 ? 1 : 0;
@@ -126,7 +132,8 @@ async function runWorkers(harnessName: string, dirs: string[], o: FuzzCliOptions
   const children = Array.from({ length: o.workers }, (_, i) => {
     const args = [main, 'fuzz', harnessName, ...dirs, '--json', '--seed', String(o.seed + i), '--crashes', o.crashes, '--strategy', o.strategy,
       '--max-total-time', String(o.maxTotalTime), '--runs', String(o.runs),
-      ...o.off.flatMap((x) => ['--off', x]), ...o.variant.flatMap((x) => ['--variant', x]), ...(o.stopOnCrash ? ['--stop-on-crash'] : [])];
+      ...o.off.flatMap((x) => ['--off', x]), ...o.variant.flatMap((x) => ['--variant', x]), ...(o.stopOnCrash ? ['--stop-on-crash'] : []),
+      ...(o.minimize ? [] : ['--no-minimize'])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const rl = createInterface({ input: child.stdout });
     rl.on('line', (line) => {

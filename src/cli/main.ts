@@ -46,6 +46,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void,
     .option('--crashes <dir>', 'where crashes are stored', 'crashes')
     .addOption(new Option('--strategy <name>', 'schedule strategy').choices(['bytes', 'random', 'pct']).default('bytes'))
     .option('--no-feedback', 'no coverage feedback: fresh random inputs (a baseline)')
+    .option('--no-minimize', 'keep crashes as found (by default each new one is also stored minimized)')
     .option('--stop-on-crash', 'stop at the first new crash', false)
     .option('--json', 'one JSON object per line', false)
     .action((harness: string, dirs: string[], o: FuzzCliOptions) => setExit(runFuzz(harness, dirs, o, out, err)));

@@ -77,4 +77,16 @@ export class CrashStore {
     writeFileAtomic(base, file);
     return base;
   }
+
+  /** Adds another reproducer (e.g. a minimized one) to a signature already stored. */
+  storeMore(signature: string, payload: Uint8Array, sidecar: CrashSidecar, trace: string): string {
+    const sigDir = join(this.dir, this.harness, signatureSlug(signature));
+    mkdirSync(sigDir, { recursive: true });
+    const file = withHeader(payload);
+    const base = join(sigDir, `crash-${sha1(file)}`);
+    writeFileAtomic(`${base}.json`, JSON.stringify(sidecar, null, 2) + '\n');
+    writeFileAtomic(`${base}.trace.txt`, trace + '\n');
+    writeFileAtomic(base, file);
+    return base;
+  }
 }

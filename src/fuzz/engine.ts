@@ -51,6 +51,12 @@ export interface FuzzOptions {
   now: () => number;
   /** Polled between executions (SIGINT / SIGTERM). */
   shouldStop: () => boolean;
+  /**
+   * Minimizes each new crash (keeping its signature) and stores the result
+   * beside it; injected by the caller (the engine does not import the
+   * minimizer), null to keep crashes as found.
+   */
+  minimizer: ((h: Harness, cfg: HarnessConfig, s: Scenario, signature: string) => Scenario | null) | null;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -66,6 +72,7 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   syncEvery: 5,
   now: () => 0,
   shouldStop: () => false,
+  minimizer: null,
 };
 
 export interface FoundCrash {
@@ -82,6 +89,7 @@ export type FuzzEvent =
   | { event: 'new'; execs: number; seconds: number; cov: number; ft: number; corp: number; bytes: number; exec_s: number; crashes: number }
   | { event: 'status'; execs: number; seconds: number; cov: number; ft: number; corp: number; bytes: number; exec_s: number; crashes: number }
   | { event: 'crash'; signature: string; file: string | null; execs: number; seconds: number; duplicate: boolean }
+  | { event: 'minimized'; signature: string; file: string; ops: number; preemptions: number; steps: number }
   | { event: 'bad-input'; file: string; why: string }
   | { event: 'model-error'; message: string; execs: number }
   | { event: 'done'; execs: number; seconds: number; crashes: { signature: string; file: string | null; execs_to_find: number; seconds_to_find: number }[]; corp: number; cov: number; ft: number; stopped: 'time' | 'runs' | 'crash' | 'signal' };
@@ -262,6 +270,17 @@ export class Fuzzer {
     const c: FoundCrash = { signature, file, execs_to_find: this.execs, seconds_to_find: this.seconds(), payload, sidecar };
     this.found.push(c);
     this.onEvent({ event: 'crash', signature, file, execs: this.execs, seconds: c.seconds_to_find, duplicate: false });
+    if (file !== null && this.opts.minimizer !== null && this.crashStore !== null) {
+      const m = this.opts.minimizer(this.harness, this.cfg, scenario, signature);
+      if (m !== null) {
+        const mo = this.harness.execute(m, this.cfg, scenarioSource(m), { trace: true });
+        if (mo.failure !== null && signatureOf(mo.failure) === signature) {
+          const side = this.sidecar(m, mo, signature);
+          const mfile = this.crashStore.storeMore(signature, encode(this.harness, m), { ...side, found: { ...side.found, minimized: true } }, renderSwimlanes(mo));
+          this.onEvent({ event: 'minimized', signature, file: mfile, ops: side.program === undefined ? 0 : Object.values(side.program).reduce((n, p) => n + p.length, 0), preemptions: side.preemptions.length, steps: mo.steps });
+        }
+      }
+    }
     return true;
   }
 
