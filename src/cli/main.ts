@@ -9,6 +9,7 @@ import { DEFAULT_DEMO_OPTIONS, runDemo } from './demo';
 import { type FuzzCliOptions, UsageError, runFuzz } from './fuzz-command';
 import { runList } from './list-command';
 import { runMinimize } from './minimize-command';
+import { runRegress } from './regress-command';
 import { runReplay } from './replay-command';
 import { runTriage } from './triage-command';
 
@@ -63,6 +64,12 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void,
     .description('reduce a crash keeping its signature; writes the input, sidecar and trace')
     .option('-o, --output <file>', 'where to write (default: crash-<sha1> beside the input)')
     .action((file: string, o: { output?: string }) => setExit(runMinimize(file, o, out)));
+
+  program
+    .command('regress <crash-files...>')
+    .description('add crashes to the regression suite with their expected outcome per switch setting')
+    .option('--dir <dir>', 'the regression suite', 'test/regressions')
+    .action((files: string[], o: { dir: string }) => setExit(runRegress(files, o.dir, out)));
 
   program
     .command('triage [crashes-dir]')

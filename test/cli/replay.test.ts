@@ -131,3 +131,23 @@ test('minimize keeps the signature, does not grow the program, and writes a repl
   const bad = await run(['minimize', join(dir, 'nope')]);
   t.is(bad.code, 2);
 });
+
+test('regress adds the crash with its expected outcome per switch setting; bad files are rejected before anything is written', async (t) => {
+  const rdir = join(dir, 'regressions');
+  const r = await run(['regress', crash, '--dir', rdir]);
+  t.is(r.code, 0);
+  const files = readdirSync(rdir);
+  t.is(files.length, 1);
+  const e = JSON.parse(readFileSync(join(rdir, files[0]!), 'utf8')) as { settings: { off: string[]; expect: string }[] };
+  t.deepEqual(e.settings.map((s) => [s.off, s.expect]), [
+    [['tdp-unsync-lock'], 'WARN clear_unsync_child_bit: unsync_children underflow'],
+    [[], 'clean'],
+  ]);
+  const again = await run(['regress', crash, '--dir', rdir]);
+  t.is(again.code, 0);
+  t.regex(again.out[0]!, /already in the suite/);
+  const bad = await run(['regress', crash, join(dir, 'nope'), '--dir', join(dir, 'regressions2')]);
+  t.is(bad.code, 2);
+  t.is(bad.err.length, 1);
+  t.false(readdirSync(dir).includes('regressions2'));
+});
