@@ -14,6 +14,7 @@ import type { Kvm, KvmParams } from '../src/model/kvm';
 import { APIC_DEFAULT_GFN } from '../src/model/memslots';
 import type { MemslotRequest } from '../src/model/memslot-ops';
 import { configOf } from '../src/model/switches';
+import { recycleSpts } from '../src/model/mmu-page';
 import { type VcpuOp, kvm_vcpu_run } from '../src/model/vcpu-run';
 import { type IoctlOp, type MmOp, ioctlThread, mmThread, registerOracles } from '../src/model/vm';
 import { Kvm as KvmClass } from '../src/model/kvm';
@@ -200,6 +201,9 @@ export class KvmHarness implements Harness {
     });
     kvm.rcu.spawnActor('rcu');
     registerOracles(ex, kvm);
-    return ex.run();
+    const outcome = ex.run();
+    // Nothing outside this call refers to the VM: its page tables can be reused.
+    recycleSpts(kvm.frames.values());
+    return outcome;
   }
 }

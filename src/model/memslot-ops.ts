@@ -5,6 +5,7 @@
  * `activate_shadow_mmu`).
  */
 import type { SimThread, Step } from '../runtime';
+import { label } from '../runtime/label-memo';
 import { kvm_mmu_zap_all_fast } from './fast-zap';
 import type { Kvm } from './kvm';
 import { KVM_MEMSLOT_INVALID, Memslot, Memslots } from './memslots';
@@ -27,7 +28,7 @@ export interface MemslotRequest {
 
 /** `kvm_shadow_root_allocated(kvm)`: load-acquire of shadow_root_allocated. */
 function* kvm_shadow_root_allocated(t: SimThread, kvm: Kvm, fn: string): Step<boolean> {
-  yield `${fn}:kvm->arch.shadow_root_allocated.load_acquire`;
+  yield label(fn, 'kvm->arch.shadow_root_allocated.load_acquire');
   return t.load(kvm, 'shadow_root_allocated');
 }
 

@@ -21,7 +21,7 @@ export class Sp extends KObject {
    * for read, with plain stores under the write lock. Shadow MMU: mmu_lock
    * held for write.
    */
-  readonly spt = new Float64Array(PT_ENTRIES);
+  readonly spt = takeSpt();
   /** tdp_mmu_root_count — refcount_t, TDP MMU roots only. */
   readonly tdp_mmu_root_count: Refcount;
   /** root_count — shadow roots; mmu_lock held for write. */
@@ -74,6 +74,27 @@ export class Sp extends KObject {
     if (field.startsWith('spt[') && typeof value === 'number') return showSpte(value);
     if (field.startsWith('unsync_child_bitmap[') && typeof value === 'bigint') return `0x${value.toString(16)}`;
     return null;
+  }
+}
+
+/**
+ * Page-table arrays are 4 KB each; a fuzzing run makes thousands of VMs, so
+ * harnesses hand the arrays of a finished execution back for reuse (they
+ * come back zeroed). Only for executions nothing refers to any more.
+ */
+const SPT_POOL: Float64Array[] = [];
+
+function takeSpt(): Float64Array {
+  return SPT_POOL.pop() ?? new Float64Array(PT_ENTRIES);
+}
+
+/** Returns the page tables of a finished execution's SPs to the pool. */
+export function recycleSpts(sps: Iterable<unknown>): void {
+  for (const sp of sps) {
+    if (sp instanceof Sp && SPT_POOL.length < 4096) {
+      sp.spt.fill(0);
+      SPT_POOL.push(sp.spt);
+    }
   }
 }
 

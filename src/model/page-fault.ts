@@ -7,6 +7,7 @@
  * seed 000).
  */
 import type { SimThread, Step } from '../runtime';
+import { label } from '../runtime/label-memo';
 import type { Kvm } from './kvm';
 import { listAdd } from './list';
 import { APIC_ACCESS_PAGE_PRIVATE_MEMSLOT, KVM_USER_MEM_SLOTS, type Memslot } from './memslots';
@@ -39,7 +40,7 @@ export interface PageFault {
 
 /** `kvm_apicv_activated(kvm)`: no inhibit reason set (a plain, lockless load). */
 export function* kvm_apicv_activated(t: SimThread, kvm: Kvm, fn: string): Step<boolean> {
-  yield `${fn}:kvm->arch.apicv_inhibit_reasons.load`;
+  yield label(fn, 'kvm->arch.apicv_inhibit_reasons.load');
   return t.load(kvm, 'apicv_inhibit_reasons') === 0;
 }
 

@@ -8,6 +8,7 @@
  * collapsed R → P → S shape; see the model README).
  */
 import type { SimThread, Step } from '../runtime';
+import { label } from '../runtime/label-memo';
 import type { GuestPt, Kvm } from './kvm';
 import type { Memslot, Rmap } from './memslots';
 import { mmu_first_shadow_root_alloc } from './memslot-ops';
@@ -35,10 +36,10 @@ const bit = (i: number): bigint => 1n << BigInt(i % 64);
  */
 export function* kvm_memslots_have_rmaps(t: SimThread, kvm: Kvm, fn: string): Step<boolean> {
   if (kvm.config.switches['slots-arch-lock']) {
-    yield `${fn}:kvm->arch.shadow_root_allocated.load_acquire`;
+    yield label(fn, 'kvm->arch.shadow_root_allocated.load_acquire');
     return !kvm.tdpMmuEnabled || t.load(kvm, 'shadow_root_allocated');
   }
-  yield `${fn}:kvm->arch.shadow_mmu_active.load`;
+  yield label(fn, 'kvm->arch.shadow_mmu_active.load');
   return t.load(kvm, 'shadow_mmu_active');
 }
 

@@ -5,7 +5,7 @@
  * root allocation, and the fast-zap pieces (invalidate all roots, zap the
  * invalidated ones) on both sides of the `roots-off-list` switch.
  */
-import { KObject, type SimThread, type Step, spinPoint } from '../runtime';
+import { label, KObject, type SimThread, type Step, spinPoint } from '../runtime';
 import type { Kvm } from './kvm';
 import { ListNode, listAdd, listDel, listDelRcu, listMoveTail, listNextOrNull } from './list';
 import { Sp } from './mmu-page';
@@ -158,7 +158,7 @@ export function* for_each_tdp_mmu_root_yield_safe(
  */
 export function* for_each_tdp_mmu_root(t: SimThread, kvm: Kvm, fn: string): Step<Sp[]> {
   t.assertHeld(kvm.mmu_lock, 'write', fn);
-  yield `${fn}:tdp_mmu_roots.walk`;
+  yield label(fn, 'tdp_mmu_roots.walk');
   const roots: Sp[] = [];
   let node = listNextOrNull(t, kvm.tdp_mmu_roots, kvm.tdp_mmu_roots);
   while (node !== null) {
@@ -286,7 +286,7 @@ function* tdp_mmu_iter_cond_resched(t: SimThread, kvm: Kvm, it: TdpIter, flush: 
 
 /** `kvm_flush_remote_tlbs` (no TLB model: a labelled no-op step). */
 export function* kvm_flush_remote_tlbs(_t: SimThread, _kvm: Kvm, fn: string): Step {
-  yield `${fn}:kvm_flush_remote_tlbs`;
+  yield label(fn, 'kvm_flush_remote_tlbs');
 }
 
 /**

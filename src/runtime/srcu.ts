@@ -1,4 +1,5 @@
 import type { Step } from './blocker';
+import { label } from './label-memo';
 import type { Execution } from './execution';
 import type { LockClass } from './lockdep';
 import type { SimThread } from './thread';
@@ -41,7 +42,7 @@ export class Srcu implements LockClass {
 
   /** `srcu_read_unlock`: a step. */
   *readUnlock(t: SimThread, token: number, fn: string): Step {
-    yield `${fn}:${this.name}.srcu_read_unlock`;
+    yield label(fn, `${this.name}.srcu_read_unlock`);
     const owner = this.active.get(token);
     const i = t.held.findIndex((h) => h.lock === this && h.token === token);
     if (owner !== t || i < 0) {
