@@ -156,7 +156,9 @@ export function* install_new_memslots(t: SimThread, kvm: Kvm, slots: Memslots): 
   yield 'install_new_memslots:rcu_assign_pointer(kvm->memslots)';
   checkPublication(t, kvm, slots);
   t.store(kvm, 'memslots', slots);
+  // Scaffolding: the array may be a recycled scratch array that was published (and completed) before.
   slots.published_step = t.ex.step;
+  slots.install_done = false;
   t.note(`publish ${slots.name} generation ${slots.generation}: ${slots.slots.map((s) => s.describe()).join(', ')}`);
   yield* kvm.mn_invalidate_lock.unlock(t, 'install_new_memslots');
   if (!archLock && !v1Outside) yield* kvm.memslot_assignment_lock.unlock(t, 'kvm_arch_assign_memslots');

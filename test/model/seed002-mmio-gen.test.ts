@@ -5,6 +5,9 @@
  * MMIO SPTE with the *new* generation. kvm-mmu-model.md 3.3 (c).
  */
 import test from 'ava';
+import { findHarness } from '../../harnesses';
+import { decode, stripHeader } from '../../src/fuzz/codec';
+import { scenarioSource } from '../../src/fuzz/engine';
 import type { ScriptStep } from '../../src/strategies';
 import { type Scenario, crashes, explore, runScript } from './helpers';
 
@@ -77,4 +80,14 @@ test('claim variant single-advance: old cached MMIO entries stay valid during th
 test('generation near the wrap point: the MMIO zap on wrap keeps the model clean (on) and the off side still races', (t) => {
   t.deepEqual(crashes(explore(scenario(false, [], 0xffffen), 100)), []);
   t.true(crashes(explore(scenario(true, [], 0x7fffen), 200)).length > 0);
+});
+
+test('a MOVE republishes its recycled scratch array: a hit during that install races the ioctl (regression)', (t) => {
+  // Found by 10 minutes of fuzzing with every switch on: the oracle's "update done" mark
+  // stayed set on the scratch array from its earlier publication, so a legitimate hit
+  // during the MOVE's second install was reported as stale.
+  const h = findHarness('mmio-gen')!;
+  const s = decode(h, stripHeader(Buffer.from('TU1GAgAAAAAAAAIAAQAAAQACAAEAAAEAAgAAAAACASAPAhAACAEWAhoBCAAeAQUBBAAKAQUCIwAHASIBIAAHAg==', 'base64')));
+  const o = h.execute(s, h.configure([], []), scenarioSource(s), {});
+  t.is(o.failure, null);
 });
