@@ -452,24 +452,28 @@ function* is_unsync_root(t: SimThread, root: Sp): Step<boolean> {
  * `kvm_mmu_sync_roots(vcpu)` for the nested guest MMU: return if there is no
  * root; lockless pre-check; then sync under the write lock. When it returns,
  * the guest's TLB flush is complete: every SP reachable from the root must
- * reflect every guest page-table write that completed before the sync began
- * (oracle 4, which also covers an early exit at the pre-check, oracle 5).
+ * reflect every guest page-table write that completed before that flush,
+ * at the moment of the guest's flush (oracle 4, which also covers an early
+ * exit at the pre-check, oracle 5; the flush is L1's INVEPT, recorded by the
+ * vCPU in `flush_versions`).
  */
 export function* kvm_mmu_sync_roots(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
   yield 'kvm_mmu_sync_roots:vcpu->arch.mmu->root_hpa.load';
   const root = t.load(vcpu, 'guest_root_hpa');
   if (root === null) return;
-  const before = new Map<number, number>();
-  for (const [gfn, gpt] of kvm.guest_pts) before.set(gfn, gpt.version);
   if (yield* is_unsync_root(t, root)) {
     yield* kvm.mmu_lock.writeLock(t, 'kvm_mmu_sync_roots');
     yield* mmu_sync_children(t, kvm, vcpu, root, true);
     yield* kvm.mmu_lock.writeUnlock(t, 'kvm_mmu_sync_roots');
   }
-  checkSyncedAfterFlush(t, kvm, root, before);
+  // The guest's flush (its INVEPT) promised that every write before it is visible now.
+  if (vcpu.flush_versions !== null) checkSyncedAfterFlush(t, kvm, root, vcpu.flush_versions);
 }
 
-/** Oracle 4 (seed 000): no reachable SP older than the guest table it shadowed when the flush began. */
+/**
+ * Oracle 4 (seed 000): when a sync following the guest's TLB flush returns,
+ * no reachable SP is older than the guest table it shadows was at the flush.
+ */
 function checkSyncedAfterFlush(t: SimThread, kvm: Kvm, root: Sp, before: Map<number, number>): void {
   for (const sp of reachableShadow(kvm, root)) {
     const v = before.get(sp.gfn);

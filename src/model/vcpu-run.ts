@@ -49,6 +49,9 @@ export function* kvm_vcpu_run(t: SimThread, kvm: Kvm, vcpu: Vcpu, ops: readonly 
         yield* guestAccess(t, kvm, vcpu, op.table, true, op);
         break;
       case 'invept':
+        // The guest's flush: writes to its EPT12 tables before this step must be visible after it.
+        yield 'handle_invept:guest INVEPT';
+        vcpu.flush_versions = new Map([...kvm.guest_pts].map(([gfn, gpt]) => [gfn, gpt.version]));
         yield* vmExitIfInGuest(t, kvm, vcpu, 'handle_invept');
         yield* kvm_mmu_free_guest_roots(t, kvm, vcpu);
         break;

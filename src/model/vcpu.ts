@@ -47,6 +47,8 @@ export class Vcpu extends KObject {
   mmio_tag_step = -1;
   /** srcu_idx — the vCPU's SRCU read token while outside guest mode. */
   srcu_idx = 0;
+  /** Model scaffolding: guest page-table versions at this vCPU's last INVEPT (the guest's TLB flush), by gfn. */
+  flush_versions: Map<number, number> | null = null;
   /** Model scaffolding: times the vCPU has left guest mode (kick acknowledgements). */
   exits = 0;
 

@@ -188,7 +188,7 @@ function unsyncScenario(l2b: number, off: boolean, noSync = false): Scenario {
 const PRELUDE0: ScriptStep[] = [
   { thread: 'vcpu0', until: 'guest:access', nth: 2 },
   { thread: 'vcpu1', until: 'guest:access', nth: 2 },
-  { thread: 'vcpu2', until: 'kvm_mmu_free_roots:mmu_lock.write_lock' },
+  { thread: 'vcpu2', until: 'handle_invept:guest INVEPT' },
 ];
 /** Case 1: both vCPUs load P.unsync_children before either stores it (a lost increment). */
 const RACE_COUNT: ScriptStep[] = [

@@ -41,7 +41,7 @@ const CASE2_L2B = 1 * 512; // P index 1: the same word as index 0
 const PRELUDE: ScriptStep[] = [
   { thread: 'vcpu0', until: 'guest:access', nth: 2 }, // root loaded, gfn 1 mapped: about to write G1
   { thread: 'vcpu1', until: 'guest:access', nth: 2 },
-  { thread: 'vcpu2', until: 'kvm_mmu_free_roots:mmu_lock.write_lock' }, // builds R, P, S1, S2 by nested faults, stops at INVEPT
+  { thread: 'vcpu2', until: 'handle_invept:guest INVEPT' }, // builds R, P, S1, S2 by nested faults, stops before L1's INVEPT
 ];
 
 const RACE: ScriptStep[] = [
