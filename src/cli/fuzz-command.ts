@@ -110,7 +110,7 @@ export async function runFuzz(harnessName: string, dirs: string[], o: FuzzCliOpt
       corpusDirs, crashDir: resolve(o.crashes), now: () => Date.now(), shouldStop: () => stop,
       minimizer: o.minimize ? (h2, cfg2, s, sig) => minimize(h2, cfg2, s, sig, { maxExecutions: 3000 }).scenario : null,
     }, printer(o.json, out, err));
-    const r = fuzzer.run();
+    const r = await fuzzer.runAsync();
     return r.crashes.length > 0 || fuzzer.duplicatesSeen > 0 ? 1 : 0;
   } finally {
     process.off('SIGINT', onSignal);

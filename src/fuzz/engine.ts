@@ -21,6 +21,9 @@ import type { Scenario } from './scenario';
 
 export type Strategy = 'bytes' | 'random' | 'pct';
 
+/** Why a run stopped. */
+export type Stop = 'time' | 'runs' | 'crash' | 'signal';
+
 /** Share of iterations that run a freshly generated input instead of a mutation. */
 export const GENERATE_RATE = 0.25;
 export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
@@ -148,14 +151,40 @@ export class Fuzzer {
     return (this.opts.now() - this.start) / 1000;
   }
 
+  /** Runs to a stop condition without returning to the event loop (tests, benchmarks). */
   run(): FuzzSummary {
+    let stopped = this.begin();
+    while (stopped === null) stopped = this.iterate();
+    return this.finish(stopped);
+  }
+
+  /**
+   * The same, returning to the event loop every `yieldEvery` ms so that
+   * signal handlers (SIGINT / SIGTERM → shouldStop) and child-process I/O run.
+   */
+  async runAsync(yieldEvery = 50): Promise<FuzzSummary> {
+    let stopped = this.begin();
+    let last = this.opts.now();
+    while (stopped === null) {
+      stopped = this.iterate();
+      const now = this.opts.now();
+      if (now - last >= yieldEvery) {
+        last = now;
+        await new Promise<void>((res) => setImmediate(res));
+      }
+    }
+    return this.finish(stopped);
+  }
+
+  /** Start: load and replay the corpus (or the empty input and a few generated ones). */
+  private begin(): Stop | null {
     this.start = this.opts.now();
     this.lastStatus = this.start;
     this.lastSync = this.start;
     const loaded = this.store.load((file, why) => this.onEvent({ event: 'bad-input', file, why }));
     this.onEvent({ event: 'start', harness: this.harness.name, strategy: this.opts.strategy, seed: this.opts.seed, corpus: loaded.length, off: this.cfg.off, variants: this.cfg.variants });
     // Replay what is known before exploring: the corpus, then the empty input.
-    let stopped: 'time' | 'runs' | 'crash' | 'signal' | null = null;
+    let stopped: Stop | null = null;
     for (const l of loaded) {
       this.lastMutation = `corpus ${l.name}`;
       if (this.runOne(l.payload, false) && this.opts.stopOnCrash) {
@@ -173,26 +202,32 @@ export class Fuzzer {
         if (this.runOne(this.randomInput(), true) && this.opts.stopOnCrash) stopped = 'crash';
       }
     }
-    while (stopped === null) {
-      if (this.opts.shouldStop()) stopped = 'signal';
-      else if (this.opts.runs > 0 && this.execs >= this.opts.runs) stopped = 'runs';
-      else if (this.opts.maxTotalTime > 0 && this.seconds() >= this.opts.maxTotalTime) stopped = 'time';
-      if (stopped !== null) break;
-      let payload: Uint8Array;
-      // Mostly mutation of the corpus; some fresh generated inputs keep shallow races as cheap as a random search.
-      if (this.opts.feedback && this.rng() >= GENERATE_RATE) {
-        const parent = this.pick();
-        const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
-        const m = this.mutator.mutate(parent.payload, other);
-        payload = m.bytes;
-        this.lastMutation = m.how;
-      } else {
-        payload = this.randomInput();
-        this.lastMutation = this.opts.feedback ? 'generated input' : 'random input';
-      }
-      if (this.runOne(payload, true) && this.opts.stopOnCrash) stopped = 'crash';
-      this.housekeeping();
+    return stopped;
+  }
+
+  /** One iteration: a stop check, then a mutated or generated input. */
+  private iterate(): Stop | null {
+    if (this.opts.shouldStop()) return 'signal';
+    if (this.opts.runs > 0 && this.execs >= this.opts.runs) return 'runs';
+    if (this.opts.maxTotalTime > 0 && this.seconds() >= this.opts.maxTotalTime) return 'time';
+    let payload: Uint8Array;
+    // Mostly mutation of the corpus; some fresh generated inputs keep shallow races as cheap as a random search.
+    if (this.opts.feedback && this.rng() >= GENERATE_RATE) {
+      const parent = this.pick();
+      const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
+      const m = this.mutator.mutate(parent.payload, other);
+      payload = m.bytes;
+      this.lastMutation = m.how;
+    } else {
+      payload = this.randomInput();
+      this.lastMutation = this.opts.feedback ? 'generated input' : 'random input';
     }
+    const crashed = this.runOne(payload, true);
+    this.housekeeping();
+    return crashed && this.opts.stopOnCrash ? 'crash' : null;
+  }
+
+  private finish(stopped: Stop): FuzzSummary {
     const seconds = this.seconds();
     this.onEvent({
       event: 'done', execs: this.execs, seconds, corp: this.corpus.length, cov: this.coverage.slots, ft: this.coverage.features, stopped,
