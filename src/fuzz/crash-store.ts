@@ -70,23 +70,23 @@ export class CrashStore {
       throw e;
     }
     this.seen.add(slug);
-    const file = withHeader(payload);
-    const base = join(sigDir, `crash-${sha1(file)}`);
-    writeFileAtomic(`${base}.json`, JSON.stringify(sidecar, null, 2) + '\n');
-    writeFileAtomic(`${base}.trace.txt`, trace + '\n');
-    writeFileAtomic(base, file);
-    return base;
+    return writeCrash(sigDir, payload, sidecar, trace);
   }
 
   /** Adds another reproducer (e.g. a minimized one) to a signature already stored. */
   storeMore(signature: string, payload: Uint8Array, sidecar: CrashSidecar, trace: string): string {
     const sigDir = join(this.dir, this.harness, signatureSlug(signature));
     mkdirSync(sigDir, { recursive: true });
-    const file = withHeader(payload);
-    const base = join(sigDir, `crash-${sha1(file)}`);
-    writeFileAtomic(`${base}.json`, JSON.stringify(sidecar, null, 2) + '\n');
-    writeFileAtomic(`${base}.trace.txt`, trace + '\n');
-    writeFileAtomic(base, file);
-    return base;
+    return writeCrash(sigDir, payload, sidecar, trace);
   }
+}
+
+/** Writes `crash-<sha1>` with its sidecar and trace into `dir` (the input last, so a crash file always has its sidecar). */
+export function writeCrash(dir: string, payload: Uint8Array, sidecar: CrashSidecar, trace: string): string {
+  const file = withHeader(payload);
+  const base = join(dir, `crash-${sha1(file)}`);
+  writeFileAtomic(`${base}.json`, JSON.stringify(sidecar, null, 2) + '\n');
+  writeFileAtomic(`${base}.trace.txt`, trace + '\n');
+  writeFileAtomic(base, file);
+  return base;
 }
