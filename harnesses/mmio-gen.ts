@@ -7,7 +7,8 @@
 import { KvmHarness, accessOp, memslotOp } from './kvm-harness';
 import { makeFuzz } from './jsfuzz-entry';
 
-const LAYOUTS = [
+/** Slot 1 created over gfns 16-23 (covering gfn 20), or moved to 24-31 (covering 26). */
+export const MMIO_LAYOUTS = [
   { id: 1, base_gfn: 16, npages: 8, userspace_addr: 0x9000 },
   { id: 1, base_gfn: 24, npages: 8, userspace_addr: 0x9000 },
 ];
@@ -18,7 +19,7 @@ export const harness = new KvmHarness({
   slots: [
     { name: 'vcpu0', role: { kind: 'vcpu', vcpu: 0 }, maxOps: 3, ops: [accessOp([20, 26, 1])] },
     { name: 'vcpu1', role: { kind: 'vcpu', vcpu: 1 }, maxOps: 3, ops: [accessOp([20, 26, 1])] },
-    { name: 'ioctl', role: { kind: 'ioctl' }, maxOps: 2, ops: [memslotOp(LAYOUTS)] },
+    { name: 'ioctl', role: { kind: 'ioctl' }, maxOps: 2, ops: [memslotOp(MMIO_LAYOUTS)] },
   ],
   states: [
     { name: 'generation 0', params: { vcpus: 2, generation: 0n } },

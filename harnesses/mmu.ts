@@ -8,16 +8,13 @@ import {
   KvmHarness, accessOp, apicvOp, eptWriteOp, inveptOp, l2AccessOp, memslotOp, unmapOp, zapAllFastOp,
 } from './kvm-harness';
 import { makeFuzz } from './jsfuzz-entry';
+import { MMIO_LAYOUTS } from './mmio-gen';
 
 const VCPU_OPS = [
   accessOp([1, 2, 20, 26, APIC_DEFAULT_GFN, 10, 11]),
   eptWriteOp([10, 11], [7, 8], [14, 15]),
   inveptOp,
   l2AccessOp([0, 512]),
-];
-const LAYOUTS = [
-  { id: 1, base_gfn: 16, npages: 8, userspace_addr: 0x9000 },
-  { id: 1, base_gfn: 24, npages: 8, userspace_addr: 0x9000 },
 ];
 
 export const harness = new KvmHarness({
@@ -27,7 +24,7 @@ export const harness = new KvmHarness({
     { name: 'vcpu0', role: { kind: 'vcpu', vcpu: 0 }, maxOps: 3, ops: VCPU_OPS },
     { name: 'vcpu1', role: { kind: 'vcpu', vcpu: 1 }, maxOps: 3, ops: VCPU_OPS },
     { name: 'vcpu2', role: { kind: 'vcpu', vcpu: 2 }, maxOps: 3, ops: VCPU_OPS },
-    { name: 'ioctl', role: { kind: 'ioctl' }, maxOps: 2, ops: [memslotOp(LAYOUTS), apicvOp, zapAllFastOp] },
+    { name: 'ioctl', role: { kind: 'ioctl' }, maxOps: 2, ops: [memslotOp(MMIO_LAYOUTS), apicvOp, zapAllFastOp] },
     { name: 'mm', role: { kind: 'mm' }, maxOps: 1, ops: [unmapOp([0x1001, 0x1002, 0x9004])] },
   ],
   states: [

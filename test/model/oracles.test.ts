@@ -12,6 +12,10 @@
  * that breaks a locking rule and says so).
  */
 import test from 'ava';
+import {
+  APIC_S2C, CASE1_L2B, CASE2_L2B, MMIO_OLD_ENTRY, MMIO_TABLE, RACE_BITMAP, RACE_COUNT, RMAP_DELETE_WINDOW, RMAP_RACE1, RMAP_RACE2,
+  ROOTS_TABLE, UNSYNC_PRELUDE, YIELD, apicScenario, mmioScenario, rmapScenario, rootsScenario, unsyncScenario,
+} from './scenarios';
 import { Execution, type Outcome, type SimThread, type Step, signatureOf } from '../../src/runtime';
 import { FuzzBytesSource, ScriptedSource, type ScriptStep } from '../../src/strategies';
 import { Kvm, type KvmParams } from '../../src/model/kvm';
@@ -32,7 +36,7 @@ import {
   StackListHead, TDP_ROOT_LEVEL, handle_changed_spte, handle_removed_tdp_mmu_page, kvm_tdp_mmu_get_vcpu_root_hpa,
   kvm_tdp_mmu_invalidate_all_roots, kvm_tdp_mmu_put_root, kvm_tdp_mmu_zap_invalidated_roots, tdp_mmu_next_root, zap_gfn_range,
 } from '../../src/model/tdp-mmu';
-import { buildEpt12, registerOracles } from '../../src/model/vm';
+import { registerOracles } from '../../src/model/vm';
 import { type Scenario, runScript, runWith } from './helpers';
 
 // ===========================================================================
@@ -161,160 +165,15 @@ function ramFault(kvm: Kvm, gfn: number): PageFault {
 // ===========================================================================
 // Real scenarios of the seeds (kvm-mmu-model.md §3 (c)), as in the seed tests
 
-// ---- seed 000 (tdp-unsync-lock) ----
-const G1 = 10;
-const G2 = 11;
-const CASE1_L2B = 64 * 512;
-const CASE2_L2B = 512;
+// (The scenarios and scripts are in ./scenarios.)
 
-function unsyncScenario(l2b: number, off: boolean, noSync = false): Scenario {
-  const v2 = [{ kind: 'l2-access' as const, l2gfn: 0 }, { kind: 'l2-access' as const, l2gfn: l2b }, { kind: 'invept' as const }, { kind: 'l2-access' as const, l2gfn: 0 }];
-  return {
-    off: off ? ['tdp-unsync-lock'] : [],
-    program: {
-      vcpus: [
-        [{ kind: 'access', gfn: 1, write: false }, { kind: 'ept-write', table: G1, idx: 7, value: 14 }],
-        [{ kind: 'access', gfn: 2, write: false }, { kind: 'ept-write', table: G2, idx: 7, value: 15 }],
-        noSync ? v2.slice(0, 3) : v2,
-      ],
-    },
-    setup: (kvm) => buildEpt12(kvm, [
-      { l2gfn: 0, l1gfn: 12, l2Table: 9, l1Table: G1 },
-      { l2gfn: l2b, l1gfn: 13, l2Table: 9, l1Table: G2 },
-    ]),
-  };
-}
-
-const PRELUDE0: ScriptStep[] = [
-  { thread: 'vcpu0', until: 'guest:access', nth: 2 },
-  { thread: 'vcpu1', until: 'guest:access', nth: 2 },
-  { thread: 'vcpu2', until: 'handle_invept:guest INVEPT' },
-];
-/** Case 1: both vCPUs load P.unsync_children before either stores it (a lost increment). */
-const RACE_COUNT: ScriptStep[] = [
-  ...PRELUDE0,
-  { thread: 'vcpu0', until: 'mark_unsync:P.unsync_children.load' },
-  { thread: 'vcpu1', until: 'mark_unsync:P.unsync_children.load' },
-  { thread: 'vcpu0', until: 'mark_unsync:P.unsync_children.store' },
-  { thread: 'vcpu1', until: 'mark_unsync:P.unsync_children.store' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'vcpu1', until: null },
-];
-/** Case 2: both vCPUs load P's bitmap word before either stores it (a lost bit). */
-const RACE_BITMAP: ScriptStep[] = [
-  ...PRELUDE0,
-  { thread: 'vcpu0', until: 'mark_unsync:P.unsync_child_bitmap.store' },
-  { thread: 'vcpu1', until: 'mark_unsync:P.unsync_child_bitmap.store' },
-  { thread: 'vcpu1', until: 'mark_unsync:P.unsync_children.load' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'vcpu1', until: null },
-];
 /** Both vCPUs load stat.mmu_unsync before either stores it (a lost statistic increment). */
 const RACE_STAT: ScriptStep[] = [
-  ...PRELUDE0,
+  ...UNSYNC_PRELUDE,
   { thread: 'vcpu0', until: 'kvm_unsync_page:stat.mmu_unsync.store' },
   { thread: 'vcpu1', until: 'kvm_unsync_page:stat.mmu_unsync.store' },
   { thread: 'vcpu0', until: null },
   { thread: 'vcpu1', until: null },
-];
-
-// ---- seed 001 (vcpu-apicv-state) ----
-function apicScenario(off: boolean, variants: string[] = []): Scenario {
-  return {
-    off: off ? ['vcpu-apicv-state'] : [],
-    variants,
-    params: { apicAccessSlot: true, vcpus: 1 },
-    program: {
-      vcpus: [[{ kind: 'access', gfn: APIC_DEFAULT_GFN, write: false }, { kind: 'access', gfn: APIC_DEFAULT_GFN, write: false }]],
-      ioctl: [{ kind: 'apicv', activate: false, bit: 0 }],
-    },
-  };
-}
-/** The seed-001 finding: the whole inhibit runs between the vCPU's VM-exit and its mmu_seq snapshot. */
-const APIC_S2C: ScriptStep[] = [
-  { thread: 'vcpu0', until: 'kvm_vcpu_gfn_to_memslot:kvm->memslots.load' },
-  { thread: 'ioctl', until: null },
-  { thread: 'vcpu0', until: null },
-];
-
-// ---- seed 002 (mmio-gen-after-srcu) ----
-function mmioScenario(off: boolean, variants: string[] = []): Scenario {
-  return {
-    off: off ? ['mmio-gen-after-srcu'] : [],
-    variants,
-    program: {
-      vcpus: [[{ kind: 'access', gfn: 20, write: false }, { kind: 'access', gfn: 20, write: false }]],
-      ioctl: [{ kind: 'memslot', req: { change: 'CREATE', id: 1, base_gfn: 16, npages: 8, userspace_addr: 0x9000, flags: 0 } }],
-    },
-  };
-}
-const MMIO_TABLE: ScriptStep[] = [
-  { thread: 'vcpu0', until: 'vcpu_cache_mmio_info:kvm->memslots.load' },
-  { thread: 'ioctl', until: 'install_new_memslots:synchronize_srcu_expedited(kvm->srcu)' },
-  { thread: 'vcpu0', until: 'guest:access' },
-  { thread: 'ioctl', until: null },
-  { thread: 'vcpu0', until: null },
-];
-const MMIO_OLD_ENTRY: ScriptStep[] = [
-  { thread: 'vcpu0', until: 'guest:access', nth: 2 },
-  { thread: 'ioctl', until: 'install_new_memslots:synchronize_srcu_expedited(kvm->srcu)' },
-  { thread: 'vcpu0', until: null },
-];
-
-// ---- seed 003 (roots-off-list) ----
-function rootsScenario(off: boolean, variants: string[] = []): Scenario {
-  return {
-    off: off ? ['roots-off-list'] : [],
-    variants,
-    params: { smmVcpus: [1] },
-    program: {
-      vcpus: [[{ kind: 'access', gfn: 1, write: true }, { kind: 'access', gfn: 2, write: true }], [{ kind: 'access', gfn: 3, write: false }]],
-      mm: [{ kind: 'unmap', hva: 0x1001, npages: 2 }],
-      ioctl: [{ kind: 'zap-all-fast' }],
-    },
-  };
-}
-const YIELD = { 'tdp_mmu_iter_cond_resched need_resched': 1 };
-const ROOTS_TABLE: ScriptStep[] = [
-  { thread: 'vcpu1', until: null },
-  { thread: 'vcpu0', until: null },
-  { thread: 'mm', until: 'tdp_mmu_iter_cond_resched:mmu_lock.write_lock' },
-  { thread: 'ioctl', until: null },
-  { thread: 'mm', until: null },
-];
-
-// ---- seed 004 (slots-arch-lock) ----
-function rmapScenario(off: boolean, variants: string[], l1gfn: number, change: 'CREATE' | 'DELETE' = 'CREATE', mm = false): Scenario {
-  return {
-    off: off ? ['slots-arch-lock'] : [],
-    variants,
-    params: { slots: [{ id: 0, base_gfn: 0, npages: 16, userspace_addr: 0x1000 }, ...(change === 'DELETE' ? [{ id: 1, base_gfn: 32, npages: 8, userspace_addr: 0x9000 }] : [])] },
-    program: {
-      vcpus: [[{ kind: 'l2-access', l2gfn: 0 }]],
-      ioctl: change === 'CREATE'
-        ? [{ kind: 'memslot', req: { change: 'CREATE', id: 1, base_gfn: 16, npages: 8, userspace_addr: 0x9000, flags: 0 } }]
-        : [{ kind: 'memslot', req: { change: 'DELETE', id: 1, base_gfn: 32, npages: 8, userspace_addr: 0x9000, flags: 0 } }],
-      ...(mm ? { mm: [{ kind: 'unmap' as const, hva: 0x1000 + l1gfn, npages: 1 }] } : {}),
-    },
-    setup: (kvm) => buildEpt12(kvm, [{ l2gfn: 0, l1gfn, l2Table: 9, l1Table: 10 }]),
-  };
-}
-const RMAP_RACE1: ScriptStep[] = [
-  { thread: 'ioctl', until: 'install_new_memslots:mn_invalidate_lock.lock' },
-  { thread: 'vcpu0', until: 'FNAME(walk_addr):gpte.load' },
-  { thread: 'ioctl', until: 'install_new_memslots:synchronize_srcu_expedited(kvm->srcu)' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'ioctl', until: null },
-];
-const RMAP_RACE2: ScriptStep[] = [
-  { thread: 'ioctl', until: 'install_new_memslots:old_memslots->generation.load' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'ioctl', until: null },
-];
-const RMAP_DELETE_WINDOW: ScriptStep[] = [
-  { thread: 'ioctl', until: 'kvm_mmu_zap_all_fast:mmu_lock.write_lock' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'ioctl', until: null },
 ];
 
 // ===========================================================================
@@ -546,13 +405,13 @@ test('INVARIANT missed-sync silent: the same schedule, switch on', (t) => {
 });
 
 test('INVARIANT unsync-count fires at quiescence: seed 000 Case 1, switch off, no sync afterwards', (t) => {
-  const r = runScript(unsyncScenario(CASE1_L2B, true, true), RACE_COUNT);
+  const r = runScript(unsyncScenario(CASE1_L2B, true, [], true), RACE_COUNT);
   t.is(r.sig, 'INVARIANT unsync-count: unsync_children differs from its bitmap');
   t.is(r.outcome.failure!.step, -1);
 });
 
 test('INVARIANT unsync-count silent: the same schedule, switch on', (t) => {
-  t.is(runScript(unsyncScenario(CASE1_L2B, false, true), RACE_COUNT, false).sig, 'clean');
+  t.is(runScript(unsyncScenario(CASE1_L2B, false, [], true), RACE_COUNT, false).sig, 'clean');
 });
 
 /** Quiescence only: S (4K, unsync) under root P[3]; `marked`: P has S's bit (and count). */
@@ -580,13 +439,13 @@ test('INVARIANT unsync-unreachable silent: the parent bit is set', (t) => {
 });
 
 test('INVARIANT unsync-stat fires at quiescence: seed 000, switch off, both vCPUs load stat.mmu_unsync before storing it', (t) => {
-  const r = runScript(unsyncScenario(CASE1_L2B, true, true), RACE_STAT);
+  const r = runScript(unsyncScenario(CASE1_L2B, true, [], true), RACE_STAT);
   t.is(r.sig, 'INVARIANT unsync-stat: stat.mmu_unsync differs from the unsync SPs');
   t.regex(r.outcome.failure!.message, /stat\.mmu_unsync = 1 but 2 SPs are unsync/);
 });
 
 test('INVARIANT unsync-stat silent: the same schedule, switch on', (t) => {
-  const r = runScript(unsyncScenario(CASE1_L2B, false, true), RACE_STAT, false);
+  const r = runScript(unsyncScenario(CASE1_L2B, false, [], true), RACE_STAT, false);
   t.is(r.sig, 'clean');
   t.is(r.kvm.stat_mmu_unsync, 2);
 });

@@ -7,64 +7,15 @@
  */
 import test from 'ava';
 import { Sp } from '../../src/model/mmu-page';
-import { buildEpt12 } from '../../src/model/vm';
 import type { ScriptStep } from '../../src/strategies';
-import { type Scenario, crashes, explore, runScript } from './helpers';
+import { crashes, explore, runScript } from './helpers';
+import { CASE1_L2B, CASE2_L2B, RACE_BITMAP, RACE_COUNT, THEN_SYNC, UNSYNC_PRELUDE, unsyncScenario } from './scenarios';
 
-const G1 = 10;
-const G2 = 11;
-
-/** L2 gfns whose entries in P (the level-2 table) are in different words (Case 1) or the same word (Case 2). */
-function scenario(l2b: number, off: boolean, variants: string[] = []): Scenario {
-  return {
-    off: off ? ['tdp-unsync-lock'] : [],
-    variants,
-    program: {
-      vcpus: [
-        // A first read loads the TDP root and its upper-level tables, as a running L1 has them.
-        [{ kind: 'access', gfn: 1, write: false }, { kind: 'ept-write', table: G1, idx: 7, value: 14 }],
-        [{ kind: 'access', gfn: 2, write: false }, { kind: 'ept-write', table: G2, idx: 7, value: 15 }],
-        [{ kind: 'l2-access', l2gfn: 0 }, { kind: 'l2-access', l2gfn: l2b }, { kind: 'invept' }, { kind: 'l2-access', l2gfn: 0 }],
-      ],
-    },
-    setup: (kvm) => buildEpt12(kvm, [
-      { l2gfn: 0, l1gfn: 12, l2Table: 9, l1Table: G1 },
-      { l2gfn: l2b, l1gfn: 13, l2Table: 9, l1Table: G2 },
-    ]),
-  };
-}
-
-const CASE1_L2B = 64 * 512; // P index 64: another bitmap word than index 0
-const CASE2_L2B = 1 * 512; // P index 1: the same word as index 0
-
-/** The interleaving of the seed's tables: A and B each stop before M4, then before M5, of mark_unsync on P. */
-const PRELUDE: ScriptStep[] = [
-  { thread: 'vcpu0', until: 'guest:access', nth: 2 }, // root loaded, gfn 1 mapped: about to write G1
-  { thread: 'vcpu1', until: 'guest:access', nth: 2 },
-  { thread: 'vcpu2', until: 'handle_invept:guest INVEPT' }, // builds R, P, S1, S2 by nested faults, stops before L1's INVEPT
-];
-
-const RACE: ScriptStep[] = [
-  ...PRELUDE,
-  { thread: 'vcpu0', until: 'mark_unsync:P.unsync_children.load' },
-  { thread: 'vcpu1', until: 'mark_unsync:P.unsync_children.load' },
-  { thread: 'vcpu0', until: 'mark_unsync:P.unsync_children.store' },
-  { thread: 'vcpu1', until: 'mark_unsync:P.unsync_children.store' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'vcpu1', until: null },
-  { thread: 'vcpu2', until: null },
-];
-
-/** Case 2: A and B interleave the bitmap word's load and store (B's bit is overwritten by A's store). */
-const RACE2: ScriptStep[] = [
-  ...PRELUDE,
-  { thread: 'vcpu0', until: 'mark_unsync:P.unsync_child_bitmap.store' },
-  { thread: 'vcpu1', until: 'mark_unsync:P.unsync_child_bitmap.store' },
-  { thread: 'vcpu1', until: 'mark_unsync:P.unsync_children.load' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'vcpu1', until: null },
-  { thread: 'vcpu2', until: null },
-];
+const scenario = unsyncScenario;
+const PRELUDE = UNSYNC_PRELUDE;
+/** The seed's tables, then vcpu2's INVEPT and L2 entry (the sync). */
+const RACE: ScriptStep[] = [...RACE_COUNT, THEN_SYNC];
+const RACE2: ScriptStep[] = [...RACE_BITMAP, THEN_SYNC];
 
 test('Case 1, switch off: lost unsync_children increment → underflow WARN in clear_unsync_child_bit', (t) => {
   const r = runScript(scenario(CASE1_L2B, true), RACE);

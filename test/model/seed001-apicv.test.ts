@@ -14,25 +14,11 @@
  * bail-on-request claim variant are clean on that schedule.
  */
 import test from 'ava';
-import { APIC_DEFAULT_GFN } from '../../src/model/memslots';
 import type { ScriptStep } from '../../src/strategies';
-import { type Run, type Scenario, crashes, explore, runScript } from './helpers';
+import { type Run, crashes, explore, runScript } from './helpers';
+import { APIC_S2C, apicScenario } from './scenarios';
 
-/** V accesses the APIC page; U inhibits APICv (or un-inhibits, for scenario 1). */
-function scenario(off: boolean, uninhibit = false, variants: string[] = []): Scenario {
-  return {
-    off: off ? ['vcpu-apicv-state'] : [],
-    variants,
-    params: { apicAccessSlot: true, vcpus: 1, apicvInhibitReasons: uninhibit ? 1 : 0 },
-    program: {
-      vcpus: [[{ kind: 'access', gfn: APIC_DEFAULT_GFN, write: false }, { kind: 'access', gfn: APIC_DEFAULT_GFN, write: false }]],
-      ioctl: [{ kind: 'apicv', activate: uninhibit, bit: 0 }],
-    },
-    setup: (kvm) => {
-      if (uninhibit) kvm.vcpus[0]!.apicv_active = false;
-    },
-  };
-}
+const scenario = apicScenario;
 
 /** Did some step install an SPTE mapping the APIC-access page? */
 function installedApicSpte(r: Run): boolean {
@@ -107,12 +93,7 @@ test('scenario 1, switch off: the VM state says active → the page is mapped be
   t.true(installedApicSpte(r));
 });
 
-/** The update runs entirely between the vCPU's VM-exit and its fault's mmu_notifier_seq snapshot. */
-const S2C: ScriptStep[] = [
-  { thread: 'vcpu0', until: 'kvm_vcpu_gfn_to_memslot:kvm->memslots.load' },
-  { thread: 'ioctl', until: null },
-  { thread: 'vcpu0', until: null },
-];
+const S2C = APIC_S2C;
 
 test('FINDING, switch on: an update between VM-exit and the mmu_seq snapshot leaves the APIC page mapped', (t) => {
   const r = runScript(scenario(false), S2C, true, true);

@@ -8,31 +8,11 @@ import test from 'ava';
 import { findHarness } from '../../harnesses';
 import { decode, stripHeader } from '../../src/fuzz/codec';
 import { scenarioSource } from '../../src/fuzz/engine';
-import type { ScriptStep } from '../../src/strategies';
-import { type Scenario, crashes, explore, runScript } from './helpers';
+import { crashes, explore, runScript } from './helpers';
+import { MMIO_OLD_ENTRY, MMIO_TABLE, mmioScenario } from './scenarios';
 
-const GFN = 20; // no slot at first; the new slot [16, 24) covers it
-
-function scenario(off: boolean, variants: string[] = [], generation = 0n): Scenario {
-  return {
-    off: off ? ['mmio-gen-after-srcu'] : [],
-    variants,
-    params: { generation },
-    program: {
-      vcpus: [[{ kind: 'access', gfn: GFN, write: false }, { kind: 'access', gfn: GFN, write: false }]],
-      ioctl: [{ kind: 'memslot', req: { change: 'CREATE', id: 1, base_gfn: 16, npages: 8, userspace_addr: 0x9000, flags: 0 } }],
-    },
-  };
-}
-
-/** The seed's table: 1-2 vCPU decides from the old memslots; 3-4 the update publishes and waits; 5-7 the vCPU tags with the new generation; 8 a later access. */
-const TABLE: ScriptStep[] = [
-  { thread: 'vcpu0', until: 'vcpu_cache_mmio_info:kvm->memslots.load' },
-  { thread: 'ioctl', until: 'install_new_memslots:synchronize_srcu_expedited(kvm->srcu)' },
-  { thread: 'vcpu0', until: 'guest:access' },
-  { thread: 'ioctl', until: null },
-  { thread: 'vcpu0', until: null },
-];
+const scenario = mmioScenario;
+const TABLE = MMIO_TABLE;
 
 test('switch off: the MMIO cache tagged with the new generation keeps emulating RAM as MMIO after the update', (t) => {
   const r = runScript(scenario(true), TABLE);
@@ -66,11 +46,7 @@ test('exploration: off side finds stale-mmio, on side none', (t) => {
 test('claim variant single-advance: old cached MMIO entries stay valid during the update', (t) => {
   // The vCPU caches "MMIO" before the update starts, re-enters the guest, and faults on the MMIO SPTE
   // again after the updater has published the slot but before synchronize_srcu returned.
-  const script: ScriptStep[] = [
-    { thread: 'vcpu0', until: 'guest:access', nth: 2 },
-    { thread: 'ioctl', until: 'install_new_memslots:synchronize_srcu_expedited(kvm->srcu)' },
-    { thread: 'vcpu0', until: null },
-  ];
+  const script = MMIO_OLD_ENTRY;
   const r = runScript(scenario(false, ['mmio-gen-after-srcu:single-advance']), script, false);
   t.is(r.sig, 'INVARIANT stale-mmio-old-entry: MMIO entry older than the memslot update still matches during it');
   // With the first advance kept (the seed's patch), the old entry stops matching at publication.

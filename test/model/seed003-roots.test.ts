@@ -7,33 +7,12 @@
 import test from 'ava';
 import { signatureOf } from '../../src/runtime';
 import type { ScriptStep } from '../../src/strategies';
-import { type Scenario, crashes, explore, runScript, runWith } from './helpers';
+import { crashes, explore, runScript, runWith } from './helpers';
+import { ROOTS_TABLE, YIELD, rootsScenario } from './scenarios';
 import { ScriptedSource } from '../../src/strategies';
 
-/** vcpu0 (address space 0) maps gfns 1 and 2 under root R1; vcpu1 (SMM) gets root R2; the MM unmaps gfns 1-2; the VMM runs a fast zap. */
-function scenario(off: boolean, variants: string[] = []): Scenario {
-  return {
-    off: off ? ['roots-off-list'] : [],
-    variants,
-    params: { smmVcpus: [1] },
-    program: {
-      vcpus: [[{ kind: 'access', gfn: 1, write: true }, { kind: 'access', gfn: 2, write: true }], [{ kind: 'access', gfn: 3, write: false }]],
-      mm: [{ kind: 'unmap', hva: 0x1001, npages: 2 }],
-      ioctl: [{ kind: 'zap-all-fast' }],
-    },
-  };
-}
-
-const YIELD = { 'tdp_mmu_iter_cond_resched need_resched': 1 };
-
-/** The seed's table: I holds R1 and yields (1); T invalidates and moves the roots (2) and zaps them (3); I resumes (4) and looks for R1's successor (5/5'). */
-const TABLE: ScriptStep[] = [
-  { thread: 'vcpu1', until: null }, // R1 (SMM), then R2 (address space 0) at the head of tdp_mmu_roots
-  { thread: 'vcpu0', until: null },
-  { thread: 'mm', until: 'tdp_mmu_iter_cond_resched:mmu_lock.write_lock' },
-  { thread: 'ioctl', until: null },
-  { thread: 'mm', until: null },
-];
+const scenario = rootsScenario;
+const TABLE = ROOTS_TABLE;
 
 test('claim variant no-restart: the iterator follows R1 onto the fast zap\'s list and takes a reference on invalid R2', (t) => {
   const r = runScript(scenario(false, ['roots-off-list:no-restart']), TABLE, true, false, true, YIELD);

@@ -6,34 +6,13 @@
  */
 import test from 'ava';
 import { signatureOf } from '../../src/runtime';
-import { buildEpt12 } from '../../src/model/vm';
-import type { ScriptStep } from '../../src/strategies';
-import { type Scenario, crashes, explore, runScript } from './helpers';
+import { crashes, explore, runScript } from './helpers';
+import { RMAP_DELETE_WINDOW, RMAP_RACE1, RMAP_RACE2, rmapScenario } from './scenarios';
 
-/** vcpu0 enters L2 (first shadow root → rmap activation) and touches an L2 page backed by L1 gfn `l1gfn`. */
-function scenario(off: boolean, variants: string[], l1gfn: number, change: 'CREATE' | 'DELETE' = 'CREATE'): Scenario {
-  return {
-    off: off ? ['slots-arch-lock'] : [],
-    variants,
-    params: { slots: [{ id: 0, base_gfn: 0, npages: 16, userspace_addr: 0x1000 }, ...(change === 'DELETE' ? [{ id: 1, base_gfn: 32, npages: 8, userspace_addr: 0x9000 }] : [])] },
-    program: {
-      vcpus: [[{ kind: 'l2-access', l2gfn: 0 }]],
-      ioctl: change === 'CREATE'
-        ? [{ kind: 'memslot', req: { change: 'CREATE', id: 1, base_gfn: 16, npages: 8, userspace_addr: 0x9000, flags: 0 } }]
-        : [{ kind: 'memslot', req: { change: 'DELETE', id: 1, base_gfn: 32, npages: 8, userspace_addr: 0x9000, flags: 0 } }],
-    },
-    setup: (kvm) => buildEpt12(kvm, [{ l2gfn: 0, l1gfn, l2Table: 9, l1Table: 10 }]),
-  };
-}
-
-/** Race 1 (Ben's 11 steps): I reads the flag and allocates nothing (1-4), A activates (5-9), I publishes (10), U uses the new slot (11). */
-const RACE1: ScriptStep[] = [
-  { thread: 'ioctl', until: 'install_new_memslots:mn_invalidate_lock.lock' },
-  { thread: 'vcpu0', until: 'FNAME(walk_addr):gpte.load' },
-  { thread: 'ioctl', until: 'install_new_memslots:synchronize_srcu_expedited(kvm->srcu)' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'ioctl', until: null },
-];
+const scenario = rmapScenario;
+const RACE1 = RMAP_RACE1;
+const RACE2 = RMAP_RACE2;
+const DELETE_WINDOW = RMAP_DELETE_WINDOW;
 
 test('Race 1, switch off with v1-assign-outside-lock: the new slot is published without rmaps, then NULL rmap', (t) => {
   const s = scenario(true, ['slots-arch-lock:v1-assign-outside-lock'], 20);
@@ -57,13 +36,6 @@ test('Race 1, switch on: clean', (t) => {
   t.is(runScript(scenario(false, [], 20), RACE1, false).sig, 'clean');
 });
 
-/** Race 2: I duplicates the memslots (1), A activates and its shadow fault fills the published rmaps (2-3), I assigns fresh rmaps to its copies and publishes (4-5). */
-const RACE2: ScriptStep[] = [
-  { thread: 'ioctl', until: 'install_new_memslots:old_memslots->generation.load' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'ioctl', until: null },
-];
-
 test('Race 2, switch off: rmaps allocated between dup and install are replaced; their entries are lost', (t) => {
   const r = runScript(scenario(true, [], 12), RACE2);
   t.is(r.sig, 'INVARIANT rmap-entries-lost: rmap array with entries dropped from the memslots');
@@ -73,13 +45,6 @@ test('Race 2, switch off: rmaps allocated between dup and install are replaced; 
 test('Race 2, switch on: the activator waits for slots_arch_lock; clean', (t) => {
   t.is(runScript(scenario(false, [], 12), RACE2, false).sig, 'clean');
 });
-
-/** DELETE with the activation inside the window where slots_arch_lock is dropped (1.2.I 4b–4d). */
-const DELETE_WINDOW: ScriptStep[] = [
-  { thread: 'ioctl', until: 'kvm_mmu_zap_all_fast:mmu_lock.write_lock' },
-  { thread: 'vcpu0', until: null },
-  { thread: 'ioctl', until: null },
-];
 
 test('sketch variant: DELETE without the re-copy publishes slots without rmaps (Ben: "issues on a move or delete")', (t) => {
   const r = runScript(scenario(false, ['slots-arch-lock:sketch'], 12, 'DELETE'), DELETE_WINDOW, false);
