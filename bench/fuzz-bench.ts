@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import { HARNESSES, findHarness } from '../harnesses';
 import { decode, payloadOf } from '../src/fuzz/codec';
 import { Fuzzer, type FuzzEvent, type Strategy } from '../src/fuzz/engine';
+import { scenarioSource } from '../src/fuzz/scenario';
 import { signatureOf } from '../src/runtime';
-import { FuzzBytesSource } from '../src/strategies';
 
 export interface Race {
   readonly label: string;
@@ -90,7 +90,7 @@ export async function trialJsfuzz(race: Race, seed: number, cap: number): Promis
     if (crash === undefined) return { seed, seconds: null, execs: null, signature: null };
     const h = findHarness(race.harness)!;
     const s = decode(h, payloadOf(readFileSync(join(dir, crash))));
-    const o = h.execute(s, h.configure(race.off, race.variants), new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate }), {});
+    const o = h.execute(s, h.configure(race.off, race.variants), scenarioSource(s), {});
     const signature = o.failure === null ? null : signatureOf(o.failure);
     const ok = signature !== null && race.target.test(signature);
     return { seed, seconds: ok ? seconds : null, execs: ok ? execs : null, signature };

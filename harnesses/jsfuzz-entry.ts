@@ -8,8 +8,8 @@
  */
 import { decode, payloadOf } from '../src/fuzz/codec';
 import type { Harness } from '../src/fuzz/harness';
+import { scenarioSource } from '../src/fuzz/scenario';
 import { FeatureMap, signatureOf } from '../src/runtime';
-import { FuzzBytesSource } from '../src/strategies';
 
 const PUBLISHED = 4096;
 
@@ -37,7 +37,7 @@ export function makeFuzz(h: Harness): (buf: Buffer | Uint8Array) => void {
   return (buf) => {
     const s = decode(h, payloadOf(Uint8Array.from(buf)));
     fm.clear();
-    const o = h.execute(s, cfg, new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate }), { features: fm });
+    const o = h.execute(s, cfg, scenarioSource(s), { features: fm });
     if (g.__coverage__ !== undefined) {
       g.__coverage__[key] = entry;
       const hits = fm.hits;

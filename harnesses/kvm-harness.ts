@@ -13,7 +13,7 @@ import type { DecisionSource } from '../src/runtime/decision-source';
 import type { Kvm, KvmParams } from '../src/model/kvm';
 import { APIC_DEFAULT_GFN } from '../src/model/memslots';
 import type { MemslotRequest } from '../src/model/memslot-ops';
-import { configOf } from '../src/model/switches';
+import { type ModelConfig, configOf } from '../src/model/switches';
 import { recycleSpts } from '../src/model/mmu-page';
 import { type VcpuOp, kvm_vcpu_run } from '../src/model/vcpu-run';
 import { type IoctlOp, type MmOp, ioctlThread, mmThread, registerOracles } from '../src/model/vm';
@@ -134,6 +134,11 @@ function showGfn(g: number): string {
 
 // ---- the harness --------------------------------------------------------------
 
+/** The configuration a KvmHarness runs with: the names, and the model's configuration built from them. */
+export interface KvmHarnessConfig extends HarnessConfig {
+  readonly model: ModelConfig;
+}
+
 /** A harness over the KVM model, built from a definition. */
 export class KvmHarness implements Harness {
   readonly name: string;
@@ -150,9 +155,9 @@ export class KvmHarness implements Harness {
     this.maxSteps = def.maxSteps ?? 20_000;
   }
 
-  configure(off: readonly string[], variants: readonly string[]): HarnessConfig {
-    configOf(off, variants); // throws a one-line Error on an unknown name or a mismatched variant
-    return { off: [...off], variants: [...variants] };
+  configure(off: readonly string[], variants: readonly string[]): KvmHarnessConfig {
+    // Throws a one-line Error on an unknown name or a mismatched variant.
+    return { off: [...off], variants: [...variants], model: configOf(off, variants) };
   }
 
   describeOp(slot: number, op: Op): string {
@@ -169,7 +174,9 @@ export class KvmHarness implements Harness {
     const ex = new Execution(source, { maxSteps: this.maxSteps, ...opts });
     const state = pick(this.def.states, s.config);
     const vcpuCount = 1 + Math.max(0, ...this.def.slots.map((sl) => (sl.role.kind === 'vcpu' ? sl.role.vcpu : 0)));
-    const kvm = new KvmClass(ex, configOf(cfg.off, cfg.variants), { ...state.params, vcpus: Math.max(vcpuCount, state.params.vcpus ?? 0) });
+    // The model configuration is built once, by configure(), not per execution.
+    const model = 'model' in cfg ? (cfg as KvmHarnessConfig).model : configOf(cfg.off, cfg.variants);
+    const kvm = new KvmClass(ex, model, { ...state.params, vcpus: Math.max(vcpuCount, state.params.vcpus ?? 0) });
     state.setup?.(kvm);
     // Set-up phase: preludes run one after another, in slot order, before anything else.
     const preludeSlots = this.def.slots.filter((sl) => sl.role.kind === 'vcpu' && (state.preludes?.[sl.name]?.length ?? 0) > 0);

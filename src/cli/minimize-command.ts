@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { encode, withHeader } from '../fuzz/codec';
 import { sha1 } from '../fuzz/corpus-store';
 import type { CrashSidecar } from '../fuzz/crash-store';
-import { scenarioSource } from '../fuzz/engine';
+import { scenarioSource } from '../fuzz/scenario';
+import { describeProgram } from '../fuzz/harness';
 import { writeFileAtomic } from '../fuzz/fs-atomic';
 import { minimize } from '../minimize/minimize';
 import { renderSwimlanes } from '../report/swimlane';
@@ -30,10 +31,7 @@ export function runMinimize(file: string, o: { output?: string }, out: (s: strin
   const bytes = withHeader(payload);
   const dest = target ?? join(dirname(file), `crash-${sha1(bytes)}`);
   const traced = c.harness.execute(r.scenario, c.cfg, scenarioSource(r.scenario), { trace: true });
-  const program: Record<string, string[]> = {};
-  c.harness.slots.forEach((slot, i) => {
-    program[slot.name] = (r.scenario.programs[i] ?? []).map((op) => c.harness.describeOp(i, op));
-  });
+  const program = describeProgram(c.harness, r.scenario);
   const sidecar: CrashSidecar = {
     ...c.sidecar, config: c.harness.describeConfig(r.scenario.config), program,
     preemptions: decodePreemptions(r.scenario.schedule), choices: Array.from(r.scenario.choices),

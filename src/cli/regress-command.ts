@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withHeader } from '../fuzz/codec';
 import { sha1 } from '../fuzz/corpus-store';
-import { scenarioSource } from '../fuzz/engine';
+import { scenarioSource } from '../fuzz/scenario';
 import { writeFileAtomic } from '../fuzz/fs-atomic';
 import { signatureOf, signatureSlug } from '../runtime';
 import { loadCrash } from './crash-file';

@@ -6,7 +6,7 @@
  * bad input.
  */
 import { resolve } from 'node:path';
-import { scenarioSource } from '../fuzz/engine';
+import { scenarioSource } from '../fuzz/scenario';
 import { writeFileAtomic } from '../fuzz/fs-atomic';
 import { renderHtmlTimeline } from '../report/html-timeline';
 import { renderSwimlanes } from '../report/swimlane';

@@ -10,14 +10,14 @@ import seedrandom from 'seedrandom';
 import { FEATURE_MAP_BITS, FeatureMap, ModelError, type Outcome, signatureOf } from '../runtime';
 import type { DecisionSource } from '../runtime/decision-source';
 import { renderSwimlanes } from '../report/swimlane';
-import { FuzzBytesSource, PctSource, RandomWalkSource, decodePreemptions, encodePreemptions, formatSchedule } from '../strategies';
+import { PctSource, RandomWalkSource, decodePreemptions, encodePreemptions, formatSchedule } from '../strategies';
 import { decode, encode } from './codec';
 import { CorpusStore } from './corpus-store';
 import { type CrashSidecar, CrashStore } from './crash-store';
 import { GlobalCoverage } from './coverage';
-import type { Harness, HarnessConfig } from './harness';
+import { type Harness, type HarnessConfig, describeProgram } from './harness';
 import { Mutator, WALK_RATES } from './mutate';
-import type { Scenario } from './scenario';
+import { type Scenario, scenarioSource } from './scenario';
 
 export type Strategy = 'bytes' | 'random' | 'pct';
 
@@ -26,6 +26,8 @@ export type Stop = 'time' | 'runs' | 'crash' | 'signal';
 
 /** Share of iterations that run a freshly generated input instead of a mutation. */
 export const GENERATE_RATE = 0.25;
+/** Execs between full recomputations of corpus weights (new entries are weighed as they arrive). */
+const REWEIGH_EVERY = 1000;
 export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
 
 /** Every option of a fuzz run, with defaults in DEFAULT_FUZZ_OPTIONS; the CLI maps flags onto it. */
@@ -111,11 +113,6 @@ export interface FuzzSummary {
   readonly corpus: number;
 }
 
-/** The decision source that replays a scenario exactly (its preemptions, choices and random switches). */
-export function scenarioSource(s: Scenario): FuzzBytesSource {
-  return new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate });
-}
-
 /** One fuzz run of one harness and switch configuration. */
 export class Fuzzer {
   readonly opts: FuzzOptions;
@@ -129,8 +126,11 @@ export class Fuzzer {
   private readonly crashStore: CrashStore | null;
   private readonly found: FoundCrash[] = [];
   private readonly sigs = new Set<string>();
-  private weightsDirty = true;
+  /** Weights of older entries drift as slotFreq grows; they are recomputed at most every REWEIGH_EVERY execs. */
+  private weightsStale = false;
+  private lastReweigh = 0;
   private totalWeight = 0;
+  private corpusBytes = 0;
   private execs = 0;
   private start = 0;
   private lastStatus = 0;
@@ -195,7 +195,7 @@ export class Fuzzer {
     if (stopped === null && this.corpus.length === 0) {
       this.lastMutation = 'empty input';
       if (this.runOne(new Uint8Array(0), true) && this.opts.stopOnCrash) stopped = 'crash';
-      if (this.corpus.length === 0) this.corpus.push({ payload: new Uint8Array(0), steps: 1, slots: [], weight: 1 });
+      if (this.corpus.length === 0) this.addEntry(new Uint8Array(0), 1, []);
       // A few generated inputs to start from (libFuzzer-style: no seed corpus needed).
       for (let i = 0; i < 32 && stopped === null; i++) {
         this.lastMutation = 'generated input';
@@ -256,8 +256,7 @@ export class Fuzzer {
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm);
       for (const sl of slots) this.slotFreq[sl]!++;
-      this.corpus.push({ payload, steps: outcome.steps, slots, weight: 1 });
-      this.weightsDirty = true;
+      this.addEntry(payload, outcome.steps, slots);
       if (keep) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
     }
@@ -268,7 +267,7 @@ export class Fuzzer {
   private source(s: Scenario): DecisionSource {
     switch (this.opts.strategy) {
       case 'bytes':
-        return new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate });
+        return scenarioSource(s);
       case 'random':
         return new RandomWalkSource(Math.floor(this.rng() * 2 ** 31));
       case 'pct':
@@ -312,7 +311,7 @@ export class Fuzzer {
         if (mo.failure !== null && signatureOf(mo.failure) === signature) {
           const side = this.sidecar(m, mo, signature);
           const mfile = this.crashStore.storeMore(signature, encode(this.harness, m), { ...side, found: { ...side.found, minimized: true } }, renderSwimlanes(mo));
-          this.onEvent({ event: 'minimized', signature, file: mfile, ops: side.program === undefined ? 0 : Object.values(side.program).reduce((n, p) => n + p.length, 0), preemptions: side.preemptions.length, steps: mo.steps });
+          this.onEvent({ event: 'minimized', signature, file: mfile, ops: Object.values(side.program).reduce((n, p) => n + p.length, 0), preemptions: side.preemptions.length, steps: mo.steps });
         }
       }
     }
@@ -321,10 +320,7 @@ export class Fuzzer {
 
   private sidecar(s: Scenario, o: Outcome, signature: string): CrashSidecar {
     const f = o.failure!;
-    const program: Record<string, string[]> = {};
-    this.harness.slots.forEach((slot, i) => {
-      program[slot.name] = (s.programs[i] ?? []).map((op) => this.harness.describeOp(i, op));
-    });
+    const program = describeProgram(this.harness, s);
     return {
       format: 1, harness: this.harness.name, switches: { off: [...this.cfg.off], variants: [...this.cfg.variants] }, signature,
       kind: f.kind, site: f.site, detail: f.detail, message: f.message, step: f.step, thread: f.thread,
@@ -335,17 +331,32 @@ export class Fuzzer {
     };
   }
 
-  /** Weighted pick: rare features count more; large and slow inputs less. */
+  private addEntry(payload: Uint8Array, steps: number, slots: readonly number[]): void {
+    const e: Entry = { payload, steps, slots, weight: 0 };
+    e.weight = this.weightOf(e);
+    this.corpus.push(e);
+    this.totalWeight += e.weight;
+    this.corpusBytes += payload.length;
+    this.weightsStale = true;
+  }
+
+  /** Rare features count more; large and slow inputs less. */
+  private weightOf(e: Entry): number {
+    let rare = 0;
+    for (const sl of e.slots) rare += 1 / this.slotFreq[sl]!;
+    return (1 + rare) / (1 + e.payload.length / 64) / (1 + e.steps / 2000);
+  }
+
+  /** Weighted pick over the corpus. */
   private pick(): Entry {
-    if (this.weightsDirty) {
+    if (this.weightsStale && this.execs - this.lastReweigh >= REWEIGH_EVERY) {
       this.totalWeight = 0;
       for (const e of this.corpus) {
-        let rare = 0;
-        for (const sl of e.slots) rare += 1 / this.slotFreq[sl]!;
-        e.weight = (1 + rare) / (1 + e.payload.length / 64) / (1 + e.steps / 2000);
+        e.weight = this.weightOf(e);
         this.totalWeight += e.weight;
       }
-      this.weightsDirty = false;
+      this.weightsStale = false;
+      this.lastReweigh = this.execs;
     }
     let x = this.rng() * this.totalWeight;
     for (const e of this.corpus) {
@@ -369,10 +380,8 @@ export class Fuzzer {
 
   private stats(): Omit<Extract<FuzzEvent, { event: 'status' }>, 'event'> {
     const seconds = this.seconds();
-    let bytes = 0;
-    for (const e of this.corpus) bytes += e.payload.length;
     return {
-      execs: this.execs, seconds, cov: this.coverage.slots, ft: this.coverage.features, corp: this.corpus.length, bytes,
+      execs: this.execs, seconds, cov: this.coverage.slots, ft: this.coverage.features, corp: this.corpus.length, bytes: this.corpusBytes,
       exec_s: seconds > 0 ? Math.round(this.execs / seconds) : 0, crashes: this.found.length,
     };
   }

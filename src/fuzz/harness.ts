@@ -52,3 +52,12 @@ export interface Harness {
   /** A readable form of the config byte. */
   describeConfig(config: number): string;
 }
+
+/** A scenario's programs as readable lines, by thread slot name (for sidecars and reports). */
+export function describeProgram(h: Harness, s: Scenario): Record<string, string[]> {
+  const program: Record<string, string[]> = {};
+  h.slots.forEach((slot, i) => {
+    program[slot.name] = (s.programs[i] ?? []).map((op) => h.describeOp(i, op));
+  });
+  return program;
+}

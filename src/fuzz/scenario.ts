@@ -1,4 +1,4 @@
-import { decodePreemptions } from '../strategies/fuzz-bytes';
+import { FuzzBytesSource, decodePreemptions } from '../strategies/fuzz-bytes';
 /**
  * The scenario a fuzz input decodes into (DESIGN.md §1): a configuration
  * byte, one program of operations per thread slot, and the scheduler's
@@ -30,4 +30,9 @@ export function scenarioSize(s: Scenario): { ops: number; preemptions: number } 
   let ops = 0;
   for (const p of s.programs) ops += p.length;
   return { ops, preemptions: decodePreemptions(s.schedule).length };
+}
+
+/** The decision source that replays a scenario exactly (its preemptions, choices and random switches). */
+export function scenarioSource(s: Scenario): FuzzBytesSource {
+  return new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate });
 }

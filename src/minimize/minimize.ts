@@ -16,9 +16,9 @@
  */
 import { signatureOf } from '../runtime';
 import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
-import { FuzzBytesSource, decodePreemptions, encodePreemptions, type Preemption } from '../strategies/fuzz-bytes';
+import { decodePreemptions, encodePreemptions, type Preemption } from '../strategies/fuzz-bytes';
 import type { Harness, HarnessConfig } from '../fuzz/harness';
-import type { Op, Scenario } from '../fuzz/scenario';
+import { type Op, type Scenario, scenarioSource } from '../fuzz/scenario';
 
 /** When thread `after` has run `steps` steps, run thread `run` instead (if it can). */
 export interface RelativePreemption {
@@ -131,7 +131,7 @@ export function minimize(h: Harness, cfg: HarnessConfig, s0: Scenario, signature
   const before = { ops: ops(s0), preemptions: decodePreemptions(s0.schedule).length };
 
   // 1. The execution's deviations from the serial default, thread-relative.
-  const rec = new RelativeRecorder(new FuzzBytesSource(s0.schedule, s0.choices, { seed: s0.walkSeed, rate: s0.walkRate }));
+  const rec = new RelativeRecorder(scenarioSource(s0));
   if (!hits(rec, s0)) throw new Error(`the scenario does not reproduce ${signature}`);
   let best: Candidate = { s: s0, pre: rec.recorded };
   const ok = (c: Candidate): boolean => executions < budget && hits(new RelativeSource(c.pre, c.s.choices), c.s);
@@ -197,7 +197,7 @@ export function minimize(h: Harness, cfg: HarnessConfig, s0: Scenario, signature
   executions++;
   h.execute(best.s, cfg, rel, {});
   const out: Scenario = { ...best.s, walkSeed: 0, walkRate: 0, schedule: encodePreemptions(rel.global) };
-  if (!hits(new FuzzBytesSource(out.schedule, out.choices), out)) {
+  if (!hits(scenarioSource(out), out)) {
     return { scenario: s0, executions, before, after: before };
   }
   return { scenario: out, executions, before, after: { ops: ops(out), preemptions: rel.global.length } };

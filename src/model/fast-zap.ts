@@ -8,7 +8,7 @@ import type { SimThread, Step } from '../runtime';
 import type { Kvm } from './kvm';
 import type { Sp } from './mmu-page';
 import { kvm_make_all_cpus_request } from './requests';
-import { gfn_to_rmap, isObsolete } from './shadow-mmu';
+import { gfn_to_rmap, isObsolete, kvm_unlink_unsync_page } from './shadow-mmu';
 import { isLeaf, isPresent, pfnOf } from './spte';
 import { StackListHead, kvm_tdp_mmu_invalidate_all_roots, kvm_tdp_mmu_zap_invalidated_roots } from './tdp-mmu';
 import { KVM_REQ_MMU_RELOAD } from './vcpu';
@@ -49,6 +49,8 @@ export function* kvm_zap_obsolete_pages(t: SimThread, kvm: Kvm): Step {
   const victims = kvm.active_mmu_pages.filter((sp) => !sp.freed && isObsolete(kvm, sp));
   for (const sp of victims) {
     if (sp.freed) continue;
+    // Invalid SPs (roots zapped while in use) are off the list; one found here is a bookkeeping bug.
+    if (t.warnOn(sp.role_invalid, 'kvm_zap_obsolete_pages', 'invalid SP on active_mmu_pages', `${sp.name}`)) continue;
     yield* kvm_mmu_prepare_zap_page(t, kvm, sp);
     if (t.choose(2, 'kvm_zap_obsolete_pages cond_resched') === 1) {
       yield* kvm.mmu_lock.condReschedWrite(t, 'kvm_zap_obsolete_pages');
@@ -56,14 +58,16 @@ export function* kvm_zap_obsolete_pages(t: SimThread, kvm: Kvm): Step {
   }
 }
 
-/** `kvm_mmu_prepare_zap_page` + `kvm_mmu_commit_zap_page` for an indirect SP (write lock). */
+/**
+ * `__kvm_mmu_prepare_zap_page` + `kvm_mmu_commit_zap_page` for an indirect SP
+ * (write lock). An SP still used as a root is taken off `active_mmu_pages`
+ * and marked invalid; `mmu_free_root_page` zaps it again, and frees it, when
+ * its last `root_count` goes.
+ */
 export function* kvm_mmu_prepare_zap_page(t: SimThread, kvm: Kvm, sp: Sp): Step {
   t.assertHeld(kvm.mmu_lock, 'write', 'kvm_mmu_prepare_zap_page');
   yield 'kvm_mmu_prepare_zap_page:sp.unsync.load';
-  if (t.load(sp, 'unsync')) {
-    t.store(sp, 'unsync', false);
-    t.store(kvm, 'stat_mmu_unsync', kvm.stat_mmu_unsync - 1);
-  }
+  if (t.load(sp, 'unsync')) yield* kvm_unlink_unsync_page(t, kvm, sp);
   // kvm_mmu_page_unlink_children: drop each child's parent pointer, or the leaf's rmap.
   for (let i = 0; i < sp.spt.length; i++) {
     const e = sp.spt[i]!;
@@ -97,16 +101,21 @@ export function* kvm_mmu_prepare_zap_page(t: SimThread, kvm: Kvm, sp: Sp): Step 
   const bucket = kvm.mmu_page_hash.get(sp.gfn) ?? [];
   const k = bucket.indexOf(sp);
   if (k >= 0) bucket.splice(k, 1);
-  if (sp.level > 1) {
+  yield 'kvm_mmu_prepare_zap_page:sp.role.invalid.load';
+  // unaccount_shadowed, once: an invalid SP (a root zapped while in use) was unaccounted then.
+  if (!t.load(sp, 'role_invalid') && sp.level > 1) {
     const n = (kvm.write_tracked.get(sp.gfn) ?? 1) - 1;
     if (n <= 0) kvm.write_tracked.delete(sp.gfn);
     else kvm.write_tracked.set(sp.gfn, n);
   }
-  if (sp.root_count === 0) {
-    const j = kvm.active_mmu_pages.indexOf(sp);
-    if (j >= 0) kvm.active_mmu_pages.splice(j, 1);
+  // list_move to invalid_list, or list_del for a root still in use.
+  const j = kvm.active_mmu_pages.indexOf(sp);
+  if (j >= 0) kvm.active_mmu_pages.splice(j, 1);
+  yield 'kvm_mmu_prepare_zap_page:sp.root_count.load';
+  if (t.load(sp, 'root_count') === 0) {
     t.free(sp);
   } else {
+    yield 'kvm_mmu_prepare_zap_page:sp.role.invalid.store';
     t.store(sp, 'role_invalid', true);
   }
 }

@@ -65,8 +65,10 @@ function* kvm_unmap_gfn_range(t: SimThread, kvm: Kvm, as_id: number, slot: Memsl
 /** `kvm_mmu_notifier_invalidate_range_start(hva range)`. */
 export function* kvm_mmu_notifier_invalidate_range_start(t: SimThread, kvm: Kvm, hs: number, he: number): Step {
   yield* kvm.mn_invalidate_lock.lock(t, 'kvm_mmu_notifier_invalidate_range_start');
-  yield 'kvm_mmu_notifier_invalidate_range_start:kvm->mn_active_invalidate_count.inc';
-  t.store(kvm, 'mn_active_invalidate_count', kvm.mn_active_invalidate_count + 1);
+  yield 'kvm_mmu_notifier_invalidate_range_start:kvm->mn_active_invalidate_count.load';
+  const active = t.load(kvm, 'mn_active_invalidate_count');
+  yield 'kvm_mmu_notifier_invalidate_range_start:kvm->mn_active_invalidate_count.store';
+  t.store(kvm, 'mn_active_invalidate_count', active + 1);
   yield* kvm.mn_invalidate_lock.unlock(t, 'kvm_mmu_notifier_invalidate_range_start');
   const idx = yield* kvm.srcu.readLock(t, '__kvm_handle_hva_range');
   yield '__kvm_handle_hva_range:kvm->memslots.load';
@@ -108,8 +110,10 @@ export function* kvm_mmu_notifier_invalidate_range_end(t: SimThread, kvm: Kvm, h
   if (locked) yield* kvm.mmu_lock.writeUnlock(t, '__kvm_handle_hva_range');
   yield* kvm.srcu.readUnlock(t, idx, '__kvm_handle_hva_range');
   yield* kvm.mn_invalidate_lock.lock(t, 'kvm_mmu_notifier_invalidate_range_end');
-  yield 'kvm_mmu_notifier_invalidate_range_end:kvm->mn_active_invalidate_count.dec';
-  t.store(kvm, 'mn_active_invalidate_count', kvm.mn_active_invalidate_count - 1);
+  yield 'kvm_mmu_notifier_invalidate_range_end:kvm->mn_active_invalidate_count.load';
+  const active = t.load(kvm, 'mn_active_invalidate_count');
+  yield 'kvm_mmu_notifier_invalidate_range_end:kvm->mn_active_invalidate_count.store';
+  t.store(kvm, 'mn_active_invalidate_count', active - 1);
   yield* kvm.mn_invalidate_lock.unlock(t, 'kvm_mmu_notifier_invalidate_range_end');
   t.bugOn(kvm.mmu_notifier_count < 0, 'kvm_mmu_notifier_invalidate_range_end', 'mmu_notifier_count negative',
     () => `mmu_notifier_count = ${kvm.mmu_notifier_count}`);

@@ -11,6 +11,7 @@ import type { SimThread, Step } from '../runtime';
 import { label } from '../runtime/label-memo';
 import type { GuestPt, Kvm } from './kvm';
 import type { Memslot, Rmap } from './memslots';
+import { kvm_mmu_prepare_zap_page } from './fast-zap';
 import { mmu_first_shadow_root_alloc } from './memslot-ops';
 import { type ParentPte, Sp, bitmapIndexes, bitmapPopcount } from './mmu-page';
 import { Page } from './primary-mm';
@@ -418,7 +419,7 @@ export function* mmu_pages_clear_parents(t: SimThread, kvm: Kvm, parents: PagePa
 }
 
 /** `kvm_unlink_unsync_page`: WARN if not unsync; unsync = 0; --stat.mmu_unsync. */
-function* kvm_unlink_unsync_page(t: SimThread, kvm: Kvm, sp: Sp): Step {
+export function* kvm_unlink_unsync_page(t: SimThread, kvm: Kvm, sp: Sp): Step {
   t.assertHeld(kvm.mmu_lock, 'write', 'kvm_unlink_unsync_page');
   yield 'kvm_unlink_unsync_page:sp.unsync.load';
   t.warnOn(!t.load(sp, 'unsync'), 'kvm_unlink_unsync_page', 'unlinking a page that is not unsync', `${sp.name}`);
@@ -583,8 +584,10 @@ export function* mmu_alloc_shadow_roots(t: SimThread, kvm: Kvm, vcpu: Vcpu): Ste
   yield* kvm.mmu_lock.writeLock(t, 'mmu_alloc_shadow_roots');
   const root = yield* kvm_mmu_get_page(t, kvm, kvm.ept12_root_gfn, NESTED_ROOT_LEVEL);
   root.isRoot = true;
-  yield 'mmu_alloc_shadow_roots:root.root_count.inc';
-  t.store(root, 'root_count', t.load(root, 'root_count') + 1);
+  yield 'mmu_alloc_shadow_roots:root.root_count.load';
+  const count = t.load(root, 'root_count');
+  yield 'mmu_alloc_shadow_roots:root.root_count.store';
+  t.store(root, 'root_count', count + 1);
   yield 'mmu_alloc_shadow_roots:vcpu->arch.mmu->root_hpa.store';
   t.store(vcpu, 'guest_root_hpa', root);
   yield* kvm.mmu_lock.writeUnlock(t, 'mmu_alloc_shadow_roots');
@@ -594,14 +597,28 @@ export function* mmu_alloc_shadow_roots(t: SimThread, kvm: Kvm, vcpu: Vcpu): Ste
 /** `kvm_mmu_free_roots(vcpu, &vcpu->arch.guest_mmu)` (L1's INVEPT). */
 export function* kvm_mmu_free_guest_roots(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
   yield* kvm.mmu_lock.writeLock(t, 'kvm_mmu_free_roots');
+  yield* mmu_free_root_page(t, kvm, vcpu);
+  yield* kvm.mmu_lock.writeUnlock(t, 'kvm_mmu_free_roots');
+}
+
+/**
+ * `mmu_free_root_page` for the vCPU's shadow root (`guest_mmu.root_hpa`),
+ * write lock: `--root_count`, and zap the root if that was its last
+ * reference and it was invalidated meanwhile.
+ */
+export function* mmu_free_root_page(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
+  t.assertHeld(kvm.mmu_lock, 'write', 'mmu_free_root_page');
   yield 'mmu_free_root_page:vcpu->arch.guest_mmu.root_hpa.load';
   const root = t.load(vcpu, 'guest_root_hpa');
-  if (root !== null) {
-    yield 'mmu_free_root_page:root.root_count.dec';
-    t.store(root, 'root_count', t.load(root, 'root_count') - 1);
-    t.store(vcpu, 'guest_root_hpa', null);
-  }
-  yield* kvm.mmu_lock.writeUnlock(t, 'kvm_mmu_free_roots');
+  if (root === null) return;
+  yield 'mmu_free_root_page:root.root_count.load';
+  const count = t.load(root, 'root_count') - 1;
+  yield 'mmu_free_root_page:root.root_count.store';
+  t.store(root, 'root_count', count);
+  yield 'mmu_free_root_page:root.role.invalid.load';
+  if (count === 0 && t.load(root, 'role_invalid')) yield* kvm_mmu_prepare_zap_page(t, kvm, root);
+  yield 'mmu_free_root_page:vcpu->arch.guest_mmu.root_hpa.store';
+  t.store(vcpu, 'guest_root_hpa', null);
 }
 
 /**

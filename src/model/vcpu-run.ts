@@ -14,7 +14,7 @@ import { Sp } from './mmu-page';
 import { handle_mmio_page_fault, kvm_apicv_activated, kvm_tdp_page_fault } from './page-fault';
 import { Page } from './primary-mm';
 import {
-  NESTED_ROOT_LEVEL, kvm_mmu_free_guest_roots, kvm_mmu_pte_write, kvm_mmu_sync_roots, mmu_alloc_shadow_roots, nested_ept_page_fault,
+  NESTED_ROOT_LEVEL, kvm_mmu_free_guest_roots, kvm_mmu_pte_write, kvm_mmu_sync_roots, mmu_alloc_shadow_roots, mmu_free_root_page, nested_ept_page_fault,
 } from './shadow-mmu';
 import { isLeaf, isMmio, isPresent, isWritable, pfnOf, ptIndex } from './spte';
 import { TDP_ROOT_LEVEL, kvm_tdp_mmu_get_vcpu_root_hpa, kvm_tdp_mmu_put_root } from './tdp-mmu';
@@ -156,24 +156,23 @@ function* kvm_mmu_unload(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
     yield 'kvm_mmu_free_roots:vcpu->arch.mmu->root_hpa.store';
     t.store(vcpu, 'root_hpa', null);
   }
-  yield 'mmu_free_root_page:vcpu->arch.guest_mmu.root_hpa.load';
-  const groot = t.load(vcpu, 'guest_root_hpa');
-  if (groot !== null) {
-    yield 'mmu_free_root_page:root.root_count.dec';
-    t.store(groot, 'root_count', t.load(groot, 'root_count') - 1);
-    t.store(vcpu, 'guest_root_hpa', null);
-  }
+  yield* mmu_free_root_page(t, kvm, vcpu);
   yield* kvm.mmu_lock.writeUnlock(t, 'kvm_mmu_free_roots');
 }
 
 // ---------------------------------------------------------------------------
 // Guest accesses
 
-/** The hardware walk of `root` for `gfn` (one step; no TLB is modelled). */
-function hardwareWalk(t: SimThread, kvm: Kvm, root: Sp, gfn: number, levels: number): number {
+/**
+ * The hardware walk of `root` for `gfn` (one step; no TLB is modelled): the
+ * leaf, MMIO or non-present SPTE it ends on. With `t` null it reads without a
+ * step (for oracles).
+ */
+export function hardwareWalk(t: SimThread | null, kvm: Kvm, root: Sp, gfn: number, levels: number): number {
   let sp: Sp = root;
   for (let level = levels; level >= 1; level--) {
-    const e = t.loadAt(sp, 'spt', ptIndex(gfn, level));
+    const idx = ptIndex(gfn, level);
+    const e = t === null ? sp.spt[idx]! : t.loadAt(sp, 'spt', idx);
     if (level === 1 || !isPresent(e) || isLeaf(e)) return e;
     const child = kvm.frame(pfnOf(e));
     if (!(child instanceof Sp)) return 0;
@@ -300,21 +299,9 @@ function checkGuestEntry(t: SimThread, kvm: Kvm, vcpu: Vcpu): void {
   t.invariant(!root.freed, 'entry-on-freed-root', 'guest entered on a freed root',
     () => `${vcpu.name} enters the guest on ${root.name}, which has been freed`);
   if (!vcpu.guest_mode && kvm.apic_access_page !== null && !vcpu.apicv_active) {
-    const e = hardwareWalkNoStep(kvm, root, APIC_DEFAULT_GFN);
+    const e = hardwareWalk(null, kvm, root, APIC_DEFAULT_GFN, TDP_ROOT_LEVEL);
     t.invariant(!(isPresent(e) && pfnOf(e) === kvm.apic_access_page.pfn), 'apic-page-mapped-at-entry',
       'APIC-access page mapped at guest entry with APICv inactive',
       () => `${vcpu.name} enters the guest with APICv inactive while ${root.name} maps the APIC gfn to the APIC-access page: APIC accesses would bypass emulation`);
   }
-}
-
-function hardwareWalkNoStep(kvm: Kvm, root: Sp, gfn: number): number {
-  let sp: Sp = root;
-  for (let level = TDP_ROOT_LEVEL; level >= 1; level--) {
-    const e = sp.spt[ptIndex(gfn, level)]!;
-    if (level === 1 || !isPresent(e) || isLeaf(e)) return e;
-    const child = kvm.frame(pfnOf(e));
-    if (!(child instanceof Sp)) return 0;
-    sp = child;
-  }
-  return 0;
 }

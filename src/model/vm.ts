@@ -14,10 +14,10 @@ import { Sp } from './mmu-page';
 import { mm_unmap_range, sptesMapping } from './mmu-notifier';
 import { Page } from './primary-mm';
 import { NESTED_ROOT_LEVEL, checkUnsyncInvariants } from './shadow-mmu';
-import { isLeaf, isPresent, pfnOf, ptIndex } from './spte';
+import { isPresent, pfnOf, ptIndex } from './spte';
 import type { ModelConfig } from './switches';
 import { TDP_ROOT_LEVEL } from './tdp-mmu';
-import { type VcpuOp, kvm_vcpu_run } from './vcpu-run';
+import { type VcpuOp, hardwareWalk, kvm_vcpu_run } from './vcpu-run';
 
 /** What the VMM's ioctl thread (or a kernel worker) can do. */
 export type IoctlOp =
@@ -119,7 +119,7 @@ export function registerOracles(ex: Execution, kvm: Kvm): void {
     if (kvm.vcpus.some((v) => v.apicv_active)) return;
     for (const f of kvm.frames.values()) {
       if (!(f instanceof Sp) || f.freed || !f.tdp_mmu_page || !f.isRoot) continue;
-      const e = walkNoStep(kvm, f, APIC_DEFAULT_GFN);
+      const e = hardwareWalk(null, kvm, f, APIC_DEFAULT_GFN, TDP_ROOT_LEVEL);
       inv(!(isPresent(e) && pfnOf(e) === kvm.apic_access_page.pfn), 'apic-mapped-while-inhibited', 'APIC-access page mapped while APICv is inhibited',
         () => `${f.name} maps the APIC gfn although APICv is inhibited and every vCPU has applied it`);
     }
@@ -152,16 +152,4 @@ export function registerOracles(ex: Execution, kvm: Kvm): void {
       }
     }
   });
-}
-
-function walkNoStep(kvm: Kvm, root: Sp, gfn: number): number {
-  let sp: Sp = root;
-  for (let level = TDP_ROOT_LEVEL; level >= 1; level--) {
-    const e = sp.spt[ptIndex(gfn, level)]!;
-    if (level === 1 || !isPresent(e) || isLeaf(e)) return e;
-    const c = kvm.frame(pfnOf(e));
-    if (!(c instanceof Sp)) return 0;
-    sp = c;
-  }
-  return 0;
 }

@@ -21,14 +21,14 @@ import { FuzzBytesSource, ScriptedSource, type ScriptStep } from '../../src/stra
 import { Kvm, type KvmParams } from '../../src/model/kvm';
 import { LIST_POISON1, LIST_POISON2, type ListNode, listAdd } from '../../src/model/list';
 import { APIC_DEFAULT_GFN, type Memslot } from '../../src/model/memslots';
-import { kvm_mmu_zap_all_fast } from '../../src/model/fast-zap';
+import { kvm_mmu_zap_all_fast, kvm_zap_obsolete_pages } from '../../src/model/fast-zap';
 import { mmu_first_shadow_root_alloc } from '../../src/model/memslot-ops';
 import { vcpu_cache_mmio_info } from '../../src/model/mmio';
 import { Sp } from '../../src/model/mmu-page';
 import { kvm_mmu_notifier_invalidate_range_end, kvm_mmu_notifier_invalidate_range_start } from '../../src/model/mmu-notifier';
 import { type PageFault, kvm_tdp_mmu_map } from '../../src/model/page-fault';
 import {
-  kvm_slot_page_track_add_page, mmu_pages_clear_parents, mmu_sync_children, mmu_try_to_unsync_pages, rmap_add,
+  kvm_slot_page_track_add_page, mmu_free_root_page, mmu_pages_clear_parents, mmu_sync_children, mmu_try_to_unsync_pages, rmap_add,
 } from '../../src/model/shadow-mmu';
 import { entrySpan, isPresent, makeLeaf, makeNonLeaf, pfnOf, ptIndex, writeProtected } from '../../src/model/spte';
 import { configOf } from '../../src/model/switches';
@@ -342,28 +342,29 @@ test('WARN mmu_pages_clear_parents invalid index silent: the same path with the 
 });
 
 /**
- * A vCPU under mmu_lock held for write marks a 4K SP unsync while a rogue
- * thread holds mmu_unsync_pages_lock without mmu_lock (`holdDuring`: the
- * rogue still holds it at that moment; otherwise it released it first).
+ * A vCPU under mmu_lock held for write marks a 4K SP unsync; with `rogue`, a
+ * thread holds mmu_unsync_pages_lock without mmu_lock at that moment.
  */
-function contendedUnit(holdDuring: boolean): Result {
-  const script: ScriptStep[] = holdDuring
+function contendedUnit(rogue: boolean): Result & { S: Sp } {
+  const script: ScriptStep[] = rogue
     ? [{ thread: 'rogue', until: 'rogue:holds' }, { thread: 'vcpu0', until: null }, { thread: 'rogue', until: null }]
-    : [{ thread: 'rogue', until: null }, { thread: 'vcpu0', until: null }];
+    : [{ thread: 'vcpu0', until: null }];
   const u = new Unit({ script });
   const kvm = u.kvm;
-  shadowSp(kvm, 1, 5, 'S');
-  u.spawn('rogue', function* (t) {
-    yield* kvm.mmu_unsync_pages_lock.lock(t, 'rogue');
-    yield 'rogue:holds';
-    yield* kvm.mmu_unsync_pages_lock.unlock(t, 'rogue');
-  });
+  const S = shadowSp(kvm, 1, 5, 'S');
+  if (rogue) {
+    u.spawn('rogue', function* (t) {
+      yield* kvm.mmu_unsync_pages_lock.lock(t, 'rogue');
+      yield 'rogue:holds';
+      yield* kvm.mmu_unsync_pages_lock.unlock(t, 'rogue');
+    });
+  }
   u.spawn('vcpu0', function* (t) {
     yield* kvm.mmu_lock.writeLock(t, 'FNAME(page_fault)');
     yield* mmu_try_to_unsync_pages(t, kvm, slotOf(kvm, 5), 5, true, false);
     yield* kvm.mmu_lock.writeUnlock(t, 'FNAME(page_fault)');
   });
-  return u.run();
+  return { ...u.run(), S };
 }
 
 // Unreachable: every taker of mmu_unsync_pages_lock must hold mmu_lock (read or
@@ -392,7 +393,9 @@ function pagesLockUnit(withMmuLock: boolean): Result {
 }
 
 test('INVARIANT unsync-lock-contended-under-write silent: nobody else holds the spinlock', (t) => {
-  t.is(contendedUnit(false).sig, 'LOCKDEP rogue: mmu_unsync_pages_lock taken without mmu_lock');
+  const r = contendedUnit(false);
+  t.is(r.sig, 'clean');
+  t.true(r.S.unsync, 'the SP was marked unsync under the write lock');
 });
 
 test('INVARIANT missed-sync fires: seed 000 Case 2, switch off (lost bitmap bit)', (t) => {
@@ -480,6 +483,50 @@ test('NULL kvm_slot_page_track_add_page slot->arch.gfn_track fires: write tracki
 
 test('NULL kvm_slot_page_track_add_page slot->arch.gfn_track silent: shadow root already allocated', (t) => {
   t.is(trackUnit(true).sig, 'clean');
+});
+
+/**
+ * A shadow root R (level 4, gfn 9, write-tracked) used by vcpu0 goes
+ * obsolete and is fast-zapped while in use; a new root R2 for the same gfn
+ * is made; then vcpu0 puts R. `invalidOnList`: R is also left marked invalid
+ * on active_mmu_pages by hand, as the model did before it took zapped roots
+ * off the list.
+ */
+function zappedRootUnit(invalidOnList: boolean): Result & { kvm: Kvm; R: Sp; R2: Sp | null } {
+  const u = new Unit();
+  const kvm = u.kvm;
+  const R = shadowSp(kvm, 4, 9, 'R');
+  R.isRoot = true;
+  R.root_count = 1;
+  kvm.vcpus[0]!.guest_root_hpa = R;
+  kvm.write_tracked.set(9, 1);
+  if (invalidOnList) R.role_invalid = true;
+  let R2: Sp | null = null;
+  u.spawn('zap', function* (t) {
+    yield* kvm.mmu_lock.writeLock(t, 'kvm_mmu_zap_all_fast');
+    kvm.mmu_valid_gen++;
+    yield* kvm_zap_obsolete_pages(t, kvm);
+    // kvm_mmu_get_page for the same gfn: a fresh root, accounted again.
+    R2 = shadowSp(kvm, 4, 9, 'R2');
+    R2.root_count = 1;
+    kvm.write_tracked.set(9, (kvm.write_tracked.get(9) ?? 0) + 1);
+    yield* mmu_free_root_page(t, kvm, kvm.vcpus[0]!);
+    yield* kvm.mmu_lock.writeUnlock(t, 'kvm_mmu_zap_all_fast');
+  });
+  return { ...u.run(), kvm, R, R2 };
+}
+
+test('WARN kvm_zap_obsolete_pages invalid SP on active_mmu_pages fires: an invalid root left on the list by hand', (t) => {
+  t.is(zappedRootUnit(true).sig, 'WARN kvm_zap_obsolete_pages: invalid SP on active_mmu_pages');
+});
+
+test('WARN kvm_zap_obsolete_pages silent: a root zapped in use leaves the list, is unaccounted once and freed by its last put', (t) => {
+  const r = zappedRootUnit(false);
+  t.is(r.sig, 'clean');
+  t.true(r.R.freed, 'mmu_free_root_page zapped and freed the invalid root');
+  t.is(r.kvm.vcpus[0]!.guest_root_hpa, null);
+  t.deepEqual(r.kvm.active_mmu_pages.map((sp) => sp.name), ['R2']);
+  t.is(r.kvm.write_tracked.get(9), 1, "R2's write tracking survives R's second zap");
 });
 
 // ===========================================================================

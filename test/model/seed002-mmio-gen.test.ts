@@ -7,7 +7,7 @@
 import test from 'ava';
 import { findHarness } from '../../harnesses';
 import { decode, stripHeader } from '../../src/fuzz/codec';
-import { scenarioSource } from '../../src/fuzz/engine';
+import { scenarioSource } from '../../src/fuzz/scenario';
 import { crashes, explore, runScript } from './helpers';
 import { MMIO_OLD_ENTRY, MMIO_TABLE, mmioScenario } from './scenarios';
 

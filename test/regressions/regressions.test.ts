@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findHarness } from '../../harnesses';
 import { decode, stripHeader } from '../../src/fuzz/codec';
-import { scenarioSource } from '../../src/fuzz/engine';
+import { scenarioSource } from '../../src/fuzz/scenario';
 import { signatureOf } from '../../src/runtime';
 import type { RegressionEntry } from '../../src/cli/regress-command';
 
