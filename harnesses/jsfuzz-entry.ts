@@ -40,8 +40,7 @@ export function makeFuzz(h: Harness): (buf: Buffer | Uint8Array) => void {
     const o = h.execute(s, cfg, scenarioSource(s), { features: fm });
     if (g.__coverage__ !== undefined) {
       g.__coverage__[key] = entry;
-      const hits = fm.hits;
-      for (let i = 0; i < hits.length; i++) if (hits[i] !== 0) entry.s[i % PUBLISHED]! += 1;
+      for (const i of fm.touched()) entry.s[i % PUBLISHED]! += 1;
     }
     if (o.failure !== null) throw new Error(signatureOf(o.failure));
   };

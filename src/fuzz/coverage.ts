@@ -34,10 +34,11 @@ export class GlobalCoverage {
   novelty(fm: FeatureMap, commit: boolean): number {
     const hits = fm.hits;
     const max = this.max;
+    const touched = fm.touched();
     let fresh = 0;
-    for (let i = 0; i < hits.length; i++) {
+    for (let k = 0; k < touched.length; k++) {
+      const i = touched[k]!;
       const h = hits[i]!;
-      if (h === 0) continue;
       const b = BUCKETS[h]!;
       const m = max[i]!;
       if (b > m) {
@@ -54,9 +55,6 @@ export class GlobalCoverage {
 
   /** The slots an execution hit (for the corpus's rarity scoring). */
   static hitSlots(fm: FeatureMap): number[] {
-    const out: number[] = [];
-    const hits = fm.hits;
-    for (let i = 0; i < hits.length; i++) if (hits[i] !== 0) out.push(i);
-    return out;
+    return Array.from(fm.touched()).sort((a, b) => a - b);
   }
 }

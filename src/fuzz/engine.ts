@@ -16,7 +16,7 @@ import { CorpusStore } from './corpus-store';
 import { type CrashSidecar, CrashStore } from './crash-store';
 import { GlobalCoverage } from './coverage';
 import { type Harness, type HarnessConfig, describeProgram } from './harness';
-import { Mutator, WALK_RATES } from './mutate';
+import { type DecisionSpan, Mutator } from './mutate';
 import { type Scenario, scenarioSource } from './scenario';
 
 export type Strategy = 'bytes' | 'random' | 'pct';
@@ -24,8 +24,17 @@ export type Strategy = 'bytes' | 'random' | 'pct';
 /** Why a run stopped. */
 export type Stop = 'time' | 'runs' | 'crash' | 'signal';
 
-/** Share of iterations that run a freshly generated input instead of a mutation. */
-export const GENERATE_RATE = 0.25;
+/**
+ * How the next input is made, and how often: a generated input of either
+ * schedule shape (Mutator.generate), a mutation of a corpus entry, or a new
+ * schedule for a corpus entry's programs (Mutator.reschedule). The shares
+ * were chosen by time to the seed races (bench/README.md); a bandit that
+ * moved them by recent new-feature yield did worse, because at these
+ * depths a tenth of all inputs reach some new interleaving feature.
+ */
+export const INPUT_KINDS = ['generate-preemptions', 'generate-random-switches', 'mutate', 'reschedule'] as const;
+export type InputKind = (typeof INPUT_KINDS)[number];
+export const INPUT_SHARES: Readonly<Record<InputKind, number>> = { 'generate-preemptions': 0.075, 'generate-random-switches': 0.175, mutate: 0.6, reschedule: 0.15 };
 /** Execs between full recomputations of corpus weights (new entries are weighed as they arrive). */
 const REWEIGH_EVERY = 1000;
 export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
@@ -102,6 +111,8 @@ export type FuzzEvent =
 interface Entry {
   readonly payload: Uint8Array;
   readonly steps: number;
+  /** Where its run made real scheduling decisions. */
+  readonly span: DecisionSpan;
   readonly slots: readonly number[];
   weight: number;
 }
@@ -136,6 +147,10 @@ export class Fuzzer {
   private lastStatus = 0;
   private lastSync = 0;
   private lastMutation = 'initial';
+  /** Recent executions' decision span (an average), where generated inputs place their preemptions. */
+  private spanLo = 0;
+  private spanHi = 200;
+  private spanSeen = false;
   /** Crashes seen whose signature was already stored (by an earlier run or another worker). */
   duplicatesSeen = 0;
 
@@ -195,7 +210,7 @@ export class Fuzzer {
     if (stopped === null && this.corpus.length === 0) {
       this.lastMutation = 'empty input';
       if (this.runOne(new Uint8Array(0), true) && this.opts.stopOnCrash) stopped = 'crash';
-      if (this.corpus.length === 0) this.addEntry(new Uint8Array(0), 1, []);
+      if (this.corpus.length === 0) this.addEntry(new Uint8Array(0), 1, [], { lo: 0, hi: 0 });
       // A few generated inputs to start from (libFuzzer-style: no seed corpus needed).
       for (let i = 0; i < 32 && stopped === null; i++) {
         this.lastMutation = 'generated input';
@@ -211,16 +226,17 @@ export class Fuzzer {
     if (this.opts.runs > 0 && this.execs >= this.opts.runs) return 'runs';
     if (this.opts.maxTotalTime > 0 && this.seconds() >= this.opts.maxTotalTime) return 'time';
     let payload: Uint8Array;
-    // Mostly mutation of the corpus; some fresh generated inputs keep shallow races as cheap as a random search.
-    if (this.opts.feedback && this.rng() >= GENERATE_RATE) {
+    // Without feedback every input is generated (the baselines replace its schedule with their own).
+    const kind = this.opts.feedback ? this.inputKind() : 'generate-random-switches';
+    if (kind === 'mutate' || kind === 'reschedule') {
       const parent = this.pick();
       const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
-      const m = this.mutator.mutate(parent.payload, other);
+      const m = kind === 'reschedule' ? this.mutator.reschedule(parent.payload, parent.span) : this.mutator.mutate(parent.payload, other, parent.span);
       payload = m.bytes;
       this.lastMutation = m.how;
     } else {
-      payload = this.randomInput();
-      this.lastMutation = this.opts.feedback ? 'generated input' : 'random input';
+      payload = this.mutator.generate(this.span(), kind === 'generate-preemptions' ? 'preemptions' : 'random-switches');
+      this.lastMutation = this.opts.feedback ? `generated input (${kind})` : 'random input';
     }
     const crashed = this.runOne(payload, true);
     this.housekeeping();
@@ -252,16 +268,34 @@ export class Fuzzer {
       throw e;
     }
     this.execs++;
+    const span = this.observeSpan(outcome);
     const fresh = this.coverage.novelty(this.fm, true);
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm);
       for (const sl of slots) this.slotFreq[sl]!++;
-      this.addEntry(payload, outcome.steps, slots);
+      this.addEntry(payload, outcome.steps, slots, span);
       if (keep) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
     }
     if (outcome.failure === null) return false;
     return this.onFailure(s, payload, outcome);
+  }
+
+  /** The run's decision span; folds it into the running average that generated inputs use. */
+  private observeSpan(o: Outcome): DecisionSpan {
+    const d = o.decisionSteps;
+    if (d.length === 0) return { lo: this.spanLo, hi: this.spanHi };
+    const lo = d[0]!;
+    const hi = d[d.length - 1]!;
+    if (!this.spanSeen) {
+      this.spanLo = lo;
+      this.spanHi = hi;
+      this.spanSeen = true;
+    } else {
+      this.spanLo += (lo - this.spanLo) / 16;
+      this.spanHi += (hi - this.spanHi) / 16;
+    }
+    return { lo, hi };
   }
 
   private source(s: Scenario): DecisionSource {
@@ -331,8 +365,8 @@ export class Fuzzer {
     };
   }
 
-  private addEntry(payload: Uint8Array, steps: number, slots: readonly number[]): void {
-    const e: Entry = { payload, steps, slots, weight: 0 };
+  private addEntry(payload: Uint8Array, steps: number, slots: readonly number[], span: DecisionSpan): void {
+    const e: Entry = { payload, steps, span, slots, weight: 0 };
     e.weight = this.weightOf(e);
     this.corpus.push(e);
     this.totalWeight += e.weight;
@@ -367,15 +401,25 @@ export class Fuzzer {
   }
 
   /**
-   * A fresh random input: random bytes, with the random-switch rate drawn
-   * from WALK_RATES so that serial and chaotic schedules are both common.
+   * A fresh input (Mutator.generate): random programs and a schedule placed
+   * in the recent decision span. The baselines run its programs under their
+   * own schedulers.
    */
   private randomInput(): Uint8Array {
-    const n = 6 + Math.floor(this.rng() * 64);
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = Math.floor(this.rng() * 256);
-    b[5] = WALK_RATES[Math.floor(this.rng() * WALK_RATES.length)]!;
-    return b;
+    return this.mutator.generate(this.span(), this.rng() < 0.5 ? 'preemptions' : 'random-switches');
+  }
+
+  private inputKind(): InputKind {
+    let x = this.rng();
+    for (const k of INPUT_KINDS) {
+      x -= INPUT_SHARES[k];
+      if (x < 0) return k;
+    }
+    return 'mutate';
+  }
+
+  private span(): DecisionSpan {
+    return { lo: Math.round(this.spanLo), hi: Math.round(this.spanHi) };
   }
 
   private stats(): Omit<Extract<FuzzEvent, { event: 'status' }>, 'event'> {

@@ -15,6 +15,22 @@ const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 127, 128, 255]
 export const MAX_INPUT = 512;
 /** Rates of random switches the mutators and generators pick from (out of 256 per decision). */
 export const WALK_RATES = [0, 0, 8, 32, 96, 160, 224, 255];
+/** The non-zero rates, for generated random-switch schedules. */
+const RANDOM_RATES = WALK_RATES.filter((r) => r > 0);
+
+/**
+ * The steps at which an input's threads really compete: from the first to
+ * the last real scheduling decision of a run (forced steps, such as a
+ * harness's serial set-up, lie outside). Preemptions placed outside it do
+ * nothing, so generators and mutators place them inside.
+ */
+export interface DecisionSpan {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** How a generated input schedules its threads (see Mutator.schedule). */
+export type ScheduleShape = 'preemptions' | 'random-switches';
 
 export class Mutator {
   constructor(private readonly h: Harness, private readonly rng: seedrandom.PRNG) {}
@@ -23,14 +39,100 @@ export class Mutator {
     return Math.floor(this.rng() * n);
   }
 
-  /** One mutated payload derived from `base` (and, for splices, `other`). */
-  mutate(base: Uint8Array, other: Uint8Array | null): { bytes: Uint8Array; how: string } {
+  /**
+   * A fresh input: random bytes for the configuration, programs and model
+   * choices, and a schedule of one of two shapes, both placed inside the
+   * decision span `span` that recent executions showed:
+   *  - `preemptions`: serial with 1–3 preemptions at uniform steps of the
+   *    span to random threads (PCT's insight: few, well-spread preemptions
+   *    catch most bugs; unlike PCT none is wasted on forced steps);
+   *  - `random-switches`: a random-switch rate and seed, and at most one
+   *    preemption (a random walk where the rate sets how chaotic it is).
+   * The programs alone (bytes decoded without the schedule) are what the
+   * no-feedback baselines run, so a comparison measures scheduling only.
+   */
+  generate(span: DecisionSpan, shape: ScheduleShape): Uint8Array {
+    const n = 6 + this.int(64);
+    const raw = new Uint8Array(n);
+    for (let i = 0; i < n; i++) raw[i] = this.int(256);
+    // Model choices (cond_resched yields and the like) answered at random, as the baselines answer them.
+    const choices = new Uint8Array(16 + this.int(48));
+    for (let i = 0; i < choices.length; i++) choices[i] = this.int(256);
+    const s = { ...decode(this.h, raw), choices };
+    const threads = this.h.slots.length + 1;
+    const pre: Preemption[] = [];
+    const count = shape === 'preemptions' ? 1 + this.int(3) : this.int(2);
+    for (let i = 0; i < count; i++) pre.push({ step: this.inSpan(span), thread: this.int(threads) });
+    // Half the time the first decision goes to a random thread (a random initial order, as PCT's priorities give).
+    if (this.rng() < 0.5) pre.push({ step: span.lo, thread: this.int(threads) });
+    pre.sort((a, b) => a.step - b.step);
+    const walkRate = shape === 'preemptions' ? 0 : RANDOM_RATES[this.int(RANDOM_RATES.length)]!;
+    const out: Scenario = { ...s, walkSeed: Math.floor(this.rng() * 2 ** 32), walkRate, schedule: encodePreemptions(pre) };
+    return encode(this.h, out);
+  }
+
+  /** A uniform step of the span (slightly past its end, where longer variants of the program decide). */
+  private inSpan(span: DecisionSpan): number {
+    const width = Math.max(1, span.hi - span.lo + 1);
+    return span.lo + this.int(width + (width >> 2));
+  }
+
+  /**
+   * The same programs under another schedule: a new random-switch seed or
+   * rate, a preemption added, moved or removed, or fresh model choices.
+   * Once an input's programs reach racy code, this is how the race is
+   * searched without losing the programs.
+   */
+  reschedule(base: Uint8Array, span: DecisionSpan): { bytes: Uint8Array; how: string } {
+    const s = decode(this.h, base);
+    const schedule = decodePreemptions(s.schedule);
+    let { walkSeed, walkRate, choices } = s;
+    let how: string;
+    switch (this.int(6)) {
+      case 0:
+        walkSeed = Math.floor(this.rng() * 2 ** 32);
+        if (walkRate === 0) walkRate = RANDOM_RATES[this.int(RANDOM_RATES.length)]!;
+        how = 'reseed-walk';
+        break;
+      case 1:
+        walkRate = WALK_RATES[this.int(WALK_RATES.length)]!;
+        how = 'change-rate';
+        break;
+      case 2:
+        schedule.push({ step: this.preemptionStep(schedule, span), thread: this.int(this.h.slots.length + 1) });
+        how = 'add-preemption';
+        break;
+      case 3:
+        if (schedule.length > 0) {
+          const i = this.int(schedule.length);
+          const p = schedule[i]!;
+          schedule[i] = { step: this.rng() < 0.5 ? this.inSpan(span) : Math.max(0, p.step + this.int(9) - 4), thread: this.rng() < 0.3 ? this.int(this.h.slots.length + 1) : p.thread };
+        }
+        how = 'move-preemption';
+        break;
+      case 4:
+        if (schedule.length > 0) schedule.splice(this.int(schedule.length), 1);
+        how = 'remove-preemption';
+        break;
+      default: {
+        const c = new Uint8Array(16 + this.int(48));
+        for (let i = 0; i < c.length; i++) c[i] = this.int(256);
+        choices = c;
+        how = 'new-choices';
+      }
+    }
+    schedule.sort((a, b) => a.step - b.step);
+    return { bytes: encode(this.h, { ...s, walkSeed, walkRate, choices, schedule: encodePreemptions(schedule) }), how };
+  }
+
+  /** One mutated payload derived from `base` (and, for splices, `other`); preemptions go inside `span`, the parent's decision span. */
+  mutate(base: Uint8Array, other: Uint8Array | null, span: DecisionSpan = { lo: 0, hi: 600 }): { bytes: Uint8Array; how: string } {
     const rounds = 1 + this.int(3);
     let cur = base;
     const how: string[] = [];
     for (let i = 0; i < rounds; i++) {
       const structured = this.rng() < 0.7;
-      const r = structured ? this.structured(cur, other) : this.bytes(cur);
+      const r = structured ? this.structured(cur, other, span) : this.bytes(cur);
       cur = r.bytes;
       how.push(r.how);
     }
@@ -77,7 +179,7 @@ export class Mutator {
   }
 
   /** Structure-aware mutations on the decoded scenario. */
-  structured(b: Uint8Array, other: Uint8Array | null): { bytes: Uint8Array; how: string } {
+  structured(b: Uint8Array, other: Uint8Array | null, span: DecisionSpan = { lo: 0, hi: 600 }): { bytes: Uint8Array; how: string } {
     const s = decode(this.h, b);
     const programs = s.programs.map((p) => p.map((op) => ({ kind: op.kind, args: [...op.args] })));
     let schedule = decodePreemptions(s.schedule);
@@ -132,7 +234,7 @@ export class Mutator {
         break;
       }
       case 5: // add a preemption
-        schedule.push({ step: this.preemptionStep(schedule), thread: this.int(this.h.slots.length + 2) });
+        schedule.push({ step: this.preemptionStep(schedule, span), thread: this.int(this.h.slots.length + 2) });
         how = 'add-preemption';
         break;
       case 6: // move a preemption
@@ -180,12 +282,12 @@ export class Mutator {
     return { kind, args: spec.ops[kind]!.args.map((a) => this.int(a.range)) };
   }
 
-  /** Preemption positions cluster near existing ones (locality) or anywhere in the first few hundred steps. */
-  private preemptionStep(existing: readonly Preemption[]): number {
+  /** Preemption positions cluster near existing ones (locality) or fall anywhere in the decision span. */
+  private preemptionStep(existing: readonly Preemption[], span: DecisionSpan): number {
     if (existing.length > 0 && this.rng() < 0.5) {
       const p = existing[this.int(existing.length)]!;
       return Math.max(0, p.step + this.int(40) - 10);
     }
-    return this.int(this.rng() < 0.5 ? 120 : 600);
+    return this.inSpan(span);
   }
 }

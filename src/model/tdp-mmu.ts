@@ -417,21 +417,22 @@ export function* handle_removed_tdp_mmu_page(t: SimThread, kvm: Kvm, sp: Sp, sha
   // With `shared`, entries that are 0 are frozen in one step (they need no
   // change handling); the others are xchg'd one by one, spinning while
   // another thread holds an entry frozen (it will store to it again).
-  const mine = new Set<number>();
+  const mine = new Uint8Array(PT_ENTRIES);
   if (shared) {
     yield 'handle_removed_tdp_mmu_page:freeze_non_present';
     t.touch(sp, 'handle_removed_tdp_mmu_page');
     for (let i = 0; i < PT_ENTRIES; i++) {
       if (sp.spt[i] === 0) {
         sp.spt[i] = REMOVED_SPTE;
-        mine.add(i);
+        mine[i] = 1;
       }
     }
   }
+  const span = entrySpan(sp.level);
   for (let i = 0; i < PT_ENTRIES; i++) {
-    const gfn = sp.gfn + i * entrySpan(sp.level);
+    const gfn = sp.gfn + i * span;
     if (shared) {
-      if (mine.has(i)) continue;
+      if (mine[i] === 1) continue;
       let old: number;
       for (;;) {
         yield 'handle_removed_tdp_mmu_page:xchg';

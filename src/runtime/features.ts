@@ -23,28 +23,42 @@ export const enum FeatureSalt {
 export class FeatureMap {
   readonly hits: Uint8Array;
   private readonly mask: number;
+  /**
+   * The slots hit since the last clear, in first-hit order: an execution
+   * touches a few thousand of the 64K slots, so clearing and scanning only
+   * these is what keeps feedback cheap.
+   */
+  private readonly touchedSlots: Uint32Array;
+  private touchedCount = 0;
 
   constructor(readonly bits: number = FEATURE_MAP_BITS) {
     this.hits = new Uint8Array(1 << bits);
     this.mask = (1 << bits) - 1;
+    this.touchedSlots = new Uint32Array(1 << bits);
   }
 
   /** Count one hit of feature `h` (saturating at 255). */
   hit(h: number): void {
     const i = h & this.mask;
     const v = this.hits[i]!;
+    if (v === 0) this.touchedSlots[this.touchedCount++] = i;
     if (v < 255) this.hits[i] = v + 1;
   }
 
   clear(): void {
-    this.hits.fill(0);
+    const t = this.touchedSlots;
+    for (let k = 0; k < this.touchedCount; k++) this.hits[t[k]!] = 0;
+    this.touchedCount = 0;
   }
 
   /** Number of distinct feature slots hit. */
   count(): number {
-    let n = 0;
-    for (let i = 0; i < this.hits.length; i++) if (this.hits[i] !== 0) n++;
-    return n;
+    return this.touchedCount;
+  }
+
+  /** The slots hit since the last clear, in first-hit order (a view, valid until the next hit or clear). */
+  touched(): Uint32Array {
+    return this.touchedSlots.subarray(0, this.touchedCount);
   }
 }
 

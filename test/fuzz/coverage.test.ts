@@ -26,7 +26,7 @@ test('bucketOf is monotonic and onto 0..8 over 0..255', (t) => {
 
 function map(hits: Record<number, number>): FeatureMap {
   const fm = new FeatureMap(4);
-  for (const [i, n] of Object.entries(hits)) fm.hits[Number(i)] = n;
+  for (const [i, n] of Object.entries(hits)) for (let k = 0; k < n; k++) fm.hit(Number(i));
   return fm;
 }
 

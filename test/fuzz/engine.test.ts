@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { Counter, counterInc } from '../../harnesses/toy-counter';
 import { findHarness } from '../../harnesses';
 import { decode, stripHeader } from '../../src/fuzz/codec';
-import { type FuzzEvent, type FuzzOptions, Fuzzer } from '../../src/fuzz/engine';
+import { type FuzzEvent, type FuzzOptions, Fuzzer, INPUT_KINDS, INPUT_SHARES } from '../../src/fuzz/engine';
+import { decodePreemptions } from '../../src/strategies';
 import { scenarioSource } from '../../src/fuzz/scenario';
 import type { Harness, HarnessConfig } from '../../src/fuzz/harness';
 import type { Scenario } from '../../src/fuzz/scenario';
@@ -203,4 +204,31 @@ test('unsync with tdp-unsync-lock off (seed 1) finds the unsync_children underfl
   t.true(sigs.includes('WARN clear_unsync_child_bit: unsync_children underflow'), `found: ${sigs.join(' | ')}`);
   t.true(sigs.includes('INVARIANT unsync-count: unsync_children differs from its bitmap'));
   t.deepEqual(events.filter((e) => e.event === 'model-error'), []);
+});
+
+test('input kinds: the shares of generated, mutated and rescheduled inputs add up to 1', (t) => {
+  t.is(Math.round(INPUT_KINDS.reduce((s, k) => s + INPUT_SHARES[k], 0) * 1e9), 1e9);
+  for (const k of INPUT_KINDS) t.true(INPUT_SHARES[k] > 0, k);
+});
+
+test('preemptions land where threads compete, not in the forced set-up steps (unsync prelude)', (t) => {
+  const h = findHarness('unsync')!;
+  const cfg = h.configure([], []);
+  // Where a serial run of a two-vCPU program first has a real choice: after the harness's prelude.
+  const probe: Scenario = { config: 0, walkSeed: 0, walkRate: 0, programs: [[{ kind: 1, args: [0] }], [{ kind: 1, args: [1] }], []], schedule: new Uint8Array(0), choices: new Uint8Array(0) };
+  const first = h.execute(probe, cfg, scenarioSource(probe), {}).decisionSteps[0]!;
+  t.true(first > 100, `the prelude is long (${first} forced steps)`);
+  const root = tempDir(t);
+  fuzz(h, cfg, { runs: 600, seed: 3, corpusDirs: [join(root, 'corpus')] });
+  let inside = 0;
+  let all = 0;
+  for (const f of readdirSync(join(root, 'corpus'))) {
+    const s = decode(h, stripHeader(readFileSync(join(root, 'corpus', f))));
+    for (const p of decodePreemptions(s.schedule)) {
+      all++;
+      if (p.step >= first) inside++;
+    }
+  }
+  t.true(all > 50, `only ${all} preemptions in the corpus`);
+  t.true(inside / all > 0.8, `${inside} of ${all} preemptions after step ${first}`);
 });

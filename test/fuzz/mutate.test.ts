@@ -9,7 +9,7 @@ import { HARNESSES } from '../../harnesses';
 import { decode, encode } from '../../src/fuzz/codec';
 import type { Harness } from '../../src/fuzz/harness';
 import { MAX_INPUT, Mutator } from '../../src/fuzz/mutate';
-import { encodePreemptions } from '../../src/strategies';
+import { decodePreemptions, encodePreemptions } from '../../src/strategies';
 
 const MUTATIONS = 2500;
 
@@ -138,3 +138,56 @@ test('structure-aware mutation of a schedule with far-apart preemptions never th
   }
   t.is(threw, 0);
 });
+
+// ---- generated inputs and reschedules -----------------------------------------
+
+const SPAN = { lo: 270, hi: 470 };
+
+for (const h of HARNESSES) {
+  test(`${h.name}: generated inputs place their preemptions inside the decision span, per shape`, (t) => {
+    const m = new Mutator(h, seedrandom.xor4096(`generate:${h.name}`));
+    const rates = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      const shape = i % 2 === 0 ? 'preemptions' : 'random-switches';
+      const s = decode(h, m.generate(SPAN, shape));
+      const pre = decodePreemptions(s.schedule);
+      for (const p of pre) {
+        t.true(p.step >= SPAN.lo && p.step <= SPAN.lo + Math.ceil((SPAN.hi - SPAN.lo + 1) * 1.25), `step ${p.step} outside the span`);
+        t.true(p.thread <= h.slots.length);
+      }
+      t.true(s.choices.length >= 16 && s.choices.length < 64, 'random model choices');
+      if (shape === 'preemptions') {
+        t.is(s.walkRate, 0, 'serial between preemptions');
+        t.true(pre.length >= 1 && pre.length <= 4);
+      } else {
+        t.true(s.walkRate > 0, 'random switches');
+        rates.add(s.walkRate);
+        t.true(pre.length <= 2);
+      }
+    }
+    t.true(rates.size >= 4, `rates drawn: ${[...rates].join(', ')}`);
+    // Reproducible from the seed.
+    const a = new Mutator(h, seedrandom.xor4096('same'));
+    const b = new Mutator(h, seedrandom.xor4096('same'));
+    for (let i = 0; i < 20; i++) t.deepEqual(a.generate(SPAN, 'preemptions'), b.generate(SPAN, 'preemptions'));
+  });
+
+  test(`${h.name}: reschedule keeps configuration and programs and changes only the schedule`, (t) => {
+    const m = new Mutator(h, seedrandom.xor4096(`reschedule:${h.name}`));
+    const base = m.generate(SPAN, 'preemptions');
+    const s0 = decode(h, base);
+    const kinds = new Set<string>();
+    let changed = 0;
+    for (let i = 0; i < 400; i++) {
+      const r = m.reschedule(base, SPAN);
+      kinds.add(r.how);
+      const s = decode(h, r.bytes);
+      t.is(s.config, s0.config);
+      t.deepEqual(s.programs, s0.programs);
+      if (Buffer.compare(Buffer.from(r.bytes), Buffer.from(base)) !== 0) changed++;
+      if (r.how === 'add-preemption') t.is(decodePreemptions(s.schedule).length, decodePreemptions(s0.schedule).length + 1);
+    }
+    t.deepEqual([...kinds].sort(), ['add-preemption', 'change-rate', 'move-preemption', 'new-choices', 'remove-preemption', 'reseed-walk']);
+    t.true(changed > 300, `only ${changed} of 400 reschedules changed the input`);
+  });
+}

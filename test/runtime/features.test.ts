@@ -176,3 +176,21 @@ test('no feature map: the run is the same', (t) => {
   ex2.spawn('B', (th) => counterInc(th, c2));
   t.deepEqual(ex2.run(), ex1.run());
 });
+
+test('FeatureMap: touched() lists the slots hit in first-hit order; clear() zeroes exactly them', (t) => {
+  const f = new FeatureMap(4);
+  f.hit(9);
+  f.hit(2);
+  f.hit(9);
+  f.hit(0x12345672); // slot 2 again, through the mask
+  f.hit(15);
+  t.deepEqual(Array.from(f.touched()), [9, 2, 15]);
+  t.is(f.count(), 3);
+  t.is(f.hits[2], 2);
+  f.clear();
+  t.deepEqual(Array.from(f.hits), new Array(16).fill(0));
+  t.deepEqual(Array.from(f.touched()), []);
+  f.hit(4);
+  t.deepEqual(Array.from(f.touched()), [4]);
+  t.is(f.hits[4], 1);
+});
