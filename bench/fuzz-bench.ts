@@ -113,18 +113,53 @@ export function execsPerSecond(harness: string, off: string[], variants: string[
   return r.execs / r.seconds;
 }
 
+/**
+ * Executions per second of `mmufuzz fuzz --workers N` (child processes), read
+ * from its final `done` event: all workers' executions over the wall time.
+ */
+export async function execsPerSecondWorkers(harness: string, off: string[], workers: number, seconds: number): Promise<number> {
+  const main = resolve(__dirname, '..', 'src', 'cli', 'main.js');
+  const dir = mkdtempSync(join(tmpdir(), 'mmufuzz-workers-'));
+  try {
+    const args = [main, 'fuzz', harness, join(dir, 'corpus'), '--crashes', join(dir, 'crashes'), '--workers', String(workers), '--max-total-time', String(seconds), '--json', '--no-minimize'];
+    for (const o of off) args.push('--off', o);
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    await new Promise<void>((res) => child.on('close', () => res()));
+    const done = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; execs?: number; seconds?: number }).find((e) => e.event === 'done');
+    return done?.execs !== undefined && done.seconds !== undefined && done.seconds > 0 ? done.execs / done.seconds : 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export interface FuzzBenchResult {
+  readonly seeds: { in_process: number; jsfuzz: number; cap_seconds: number };
   readonly races: { race: string; tool: Tool; trials: Trial[]; median_seconds: number | null; median_execs: number | null; found: number }[];
-  readonly throughput: { harness: string; side: string; execs_per_second: number }[];
+  readonly throughput: { harness: string; side: string; execs_per_second: number; workers2_execs_per_second: number | null }[];
+}
+
+/**
+ * Seeds per trial set. Times to first crash vary by 3x or more from seed to
+ * seed (one lucky program decides), so the in-process tools get 11 seeds in
+ * a full run; jsfuzz, a process per trial, gets the required 5.
+ */
+export function benchSeeds(quick: boolean): { inProcess: number[]; jsfuzz: number[]; cap: number } {
+  const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
+  return quick ? { inProcess: range(3), jsfuzz: range(3), cap: 8 } : { inProcess: range(11), jsfuzz: range(5), cap: 60 };
 }
 
 export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, log: (s: string) => void = console.log): Promise<FuzzBenchResult> {
-  const seeds = quick ? [1, 2, 3] : [1, 2, 3, 4, 5];
-  const cap = quick ? 8 : 60;
+  const plan = benchSeeds(quick);
+  const cap = plan.cap;
   const races: FuzzBenchResult['races'] = [];
   for (const race of RACES) {
     for (const tool of tools) {
       const trials: Trial[] = [];
+      const seeds = tool === 'jsfuzz' ? plan.jsfuzz : plan.inProcess;
       for (const seed of seeds) trials.push(tool === 'jsfuzz' ? await trialJsfuzz(race, seed, cap) : trialInProcess(race, tool, seed, cap));
       const row = { race: race.label, tool, trials, median_seconds: median(trials.map((t) => t.seconds)), median_execs: median(trials.map((t) => t.execs)), found: trials.filter((t) => t.seconds !== null).length };
       races.push(row);
@@ -138,10 +173,13 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, 
       const race = RACES.find((r) => r.harness === h.name);
       const off = side === 'on' ? [] : race?.off.length ? race.off : ['tdp-unsync-lock', 'vcpu-apicv-state', 'mmio-gen-after-srcu', 'roots-off-list', 'slots-arch-lock'];
       const eps = execsPerSecond(h.name, off, [], secs);
-      throughput.push({ harness: h.name, side: side === 'on' ? 'all on' : `off: ${off.join(', ')}`, execs_per_second: Math.round(eps) });
+      // Two workers need both cores; measured in full runs only.
+      const w2 = quick ? null : Math.round(await execsPerSecondWorkers(h.name, off, 2, secs));
+      throughput.push({ harness: h.name, side: side === 'on' ? 'all on' : `off: ${off.join(', ')}`, execs_per_second: Math.round(eps), workers2_execs_per_second: w2 });
+      log(`  ${h.name.padEnd(14)} ${String(Math.round(eps)).padStart(7)} exec/s${w2 === null ? '' : `, --workers 2: ${w2}`}  (${side})`);
     }
   }
-  return { races, throughput };
+  return { seeds: { in_process: plan.inProcess.length, jsfuzz: plan.jsfuzz.length, cap_seconds: cap }, races, throughput };
 }
 
 function fmt(x: number | null, unit: string): string {
@@ -166,6 +204,6 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
     }
   }
   log('');
-  log('executions per second (mmufuzz, one core)');
-  for (const t of r.throughput) log(`  ${t.harness.padEnd(14)} ${String(t.execs_per_second).padStart(7)}  ${t.side}`);
+  log('executions per second (mmufuzz; one process, and --workers 2 on two cores)');
+  for (const t of r.throughput) log(`  ${t.harness.padEnd(14)} ${String(t.execs_per_second).padStart(7)} ${(t.workers2_execs_per_second === null ? '-' : String(t.workers2_execs_per_second)).padStart(7)}  ${t.side}`);
 }

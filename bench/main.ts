@@ -5,7 +5,7 @@
  * and executions per second per harness).
  */
 import { writeFileSync, renameSync } from 'node:fs';
-import { fuzzBench, printFuzzBench } from './fuzz-bench';
+import { benchSeeds, fuzzBench, printFuzzBench } from './fuzz-bench';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
 const SUITES = ['runtime', 'fuzz'] as const;
@@ -34,7 +34,8 @@ async function main(argv: string[]): Promise<number> {
       results.runtime = rows;
     }
     if (s === 'fuzz') {
-      console.log(`fuzz: time to first crash per seed race (${quick ? 'quick: 3 seeds, 8 s cap' : '5 seeds, 60 s cap'})`);
+      const plan = benchSeeds(quick);
+      console.log(`fuzz: time to first crash per seed race (${plan.inProcess.length} seeds in process, ${plan.jsfuzz.length} for jsfuzz, ${plan.cap} s cap)`);
       const r = await fuzzBench(quick);
       printFuzzBench(r);
       results.fuzz = r;

@@ -34,7 +34,7 @@ export type Stop = 'time' | 'runs' | 'crash' | 'signal';
  */
 export const INPUT_KINDS = ['generate-preemptions', 'generate-random-switches', 'mutate', 'reschedule'] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
-export const INPUT_SHARES: Readonly<Record<InputKind, number>> = { 'generate-preemptions': 0.075, 'generate-random-switches': 0.175, mutate: 0.6, reschedule: 0.15 };
+export const INPUT_SHARES: Readonly<Record<InputKind, number>> = { 'generate-preemptions': 0.1, 'generate-random-switches': 0.3, mutate: 0.1, reschedule: 0.5 };
 /** Execs between full recomputations of corpus weights (new entries are weighed as they arrive). */
 const REWEIGH_EVERY = 1000;
 export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
@@ -71,6 +71,8 @@ export interface FuzzOptions {
    * minimizer), null to keep crashes as found.
    */
   minimizer: ((h: Harness, cfg: HarnessConfig, s: Scenario, signature: string) => Scenario | null) | null;
+  /** How often each kind of input is made (normalised; benchmarks and experiments change it). */
+  inputShares: Readonly<Record<InputKind, number>>;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -87,6 +89,7 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   now: () => 0,
   shouldStop: () => false,
   minimizer: null,
+  inputShares: INPUT_SHARES,
 };
 
 export interface FoundCrash {
@@ -141,6 +144,8 @@ export class Fuzzer {
   private weightsStale = false;
   private lastReweigh = 0;
   private totalWeight = 0;
+  /** cumWeight[i]: the weights of corpus[0..i] summed (a weighted pick is a binary search). */
+  private cumWeight: number[] = [];
   private corpusBytes = 0;
   private execs = 0;
   private start = 0;
@@ -370,6 +375,7 @@ export class Fuzzer {
     e.weight = this.weightOf(e);
     this.corpus.push(e);
     this.totalWeight += e.weight;
+    this.cumWeight.push(this.totalWeight);
     this.corpusBytes += payload.length;
     this.weightsStale = true;
   }
@@ -385,19 +391,26 @@ export class Fuzzer {
   private pick(): Entry {
     if (this.weightsStale && this.execs - this.lastReweigh >= REWEIGH_EVERY) {
       this.totalWeight = 0;
-      for (const e of this.corpus) {
+      for (let i = 0; i < this.corpus.length; i++) {
+        const e = this.corpus[i]!;
         e.weight = this.weightOf(e);
         this.totalWeight += e.weight;
+        this.cumWeight[i] = this.totalWeight;
       }
       this.weightsStale = false;
       this.lastReweigh = this.execs;
     }
-    let x = this.rng() * this.totalWeight;
-    for (const e of this.corpus) {
-      x -= e.weight;
-      if (x <= 0) return e;
+    // The first entry whose cumulative weight reaches x.
+    const x = this.rng() * this.totalWeight;
+    const cum = this.cumWeight;
+    let lo = 0;
+    let hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid]! >= x) hi = mid;
+      else lo = mid + 1;
     }
-    return this.corpus[this.corpus.length - 1]!;
+    return this.corpus[lo]!;
   }
 
   /**
@@ -410,9 +423,10 @@ export class Fuzzer {
   }
 
   private inputKind(): InputKind {
-    let x = this.rng();
+    const shares = this.opts.inputShares;
+    let x = this.rng() * INPUT_KINDS.reduce((sum, k) => sum + shares[k], 0);
     for (const k of INPUT_KINDS) {
-      x -= INPUT_SHARES[k];
+      x -= shares[k];
       if (x < 0) return k;
     }
     return 'mutate';

@@ -13,8 +13,15 @@ import type { Op, Scenario } from './scenario';
 
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 127, 128, 255];
 export const MAX_INPUT = 512;
-/** Rates of random switches the mutators and generators pick from (out of 256 per decision). */
-export const WALK_RATES = [0, 0, 8, 32, 96, 160, 224, 255];
+/**
+ * Rates of random switches the mutators and generators pick from (out of 256
+ * per decision), mostly spaced by powers of two: each seed race has its best
+ * rate somewhere between 4 (a long serial window: seed 001) and 64 or more
+ * (two short critical sections: seeds 000, 003); see bench/README.md. A
+ * bandit that moved the shares by new-feature yield learned nothing (every
+ * rate finds new features about as often), so the draw is uniform.
+ */
+export const WALK_RATES = [0, 0, 4, 8, 16, 32, 64, 128, 192, 255];
 /** The non-zero rates, for generated random-switch schedules. */
 const RANDOM_RATES = WALK_RATES.filter((r) => r > 0);
 
@@ -59,6 +66,12 @@ export class Mutator {
     const choices = new Uint8Array(16 + this.int(48));
     for (let i = 0; i < choices.length; i++) choices[i] = this.int(256);
     const s = { ...decode(this.h, raw), choices };
+    const out: Scenario = { ...s, ...this.freshSchedule(span, shape) };
+    return encode(this.h, out);
+  }
+
+  /** A schedule of the given shape inside `span` (see generate). */
+  private freshSchedule(span: DecisionSpan, shape: ScheduleShape): Pick<Scenario, 'walkSeed' | 'walkRate' | 'schedule'> {
     const threads = this.h.slots.length + 1;
     const pre: Preemption[] = [];
     const count = shape === 'preemptions' ? 1 + this.int(3) : this.int(2);
@@ -66,9 +79,13 @@ export class Mutator {
     // Half the time the first decision goes to a random thread (a random initial order, as PCT's priorities give).
     if (this.rng() < 0.5) pre.push({ step: span.lo, thread: this.int(threads) });
     pre.sort((a, b) => a.step - b.step);
-    const walkRate = shape === 'preemptions' ? 0 : RANDOM_RATES[this.int(RANDOM_RATES.length)]!;
-    const out: Scenario = { ...s, walkSeed: Math.floor(this.rng() * 2 ** 32), walkRate, schedule: encodePreemptions(pre) };
-    return encode(this.h, out);
+    const walkRate = shape === 'preemptions' ? 0 : this.randomRate();
+    return { walkSeed: Math.floor(this.rng() * 2 ** 32), walkRate, schedule: encodePreemptions(pre) };
+  }
+
+  /** A random-switch rate for a new random-switch schedule. */
+  private randomRate(): number {
+    return RANDOM_RATES[this.int(RANDOM_RATES.length)]!;
   }
 
   /** A uniform step of the span (slightly past its end, where longer variants of the program decide). */
@@ -85,17 +102,22 @@ export class Mutator {
    */
   reschedule(base: Uint8Array, span: DecisionSpan): { bytes: Uint8Array; how: string } {
     const s = decode(this.h, base);
+    if (this.rng() < 0.25) {
+      // A whole new schedule of either shape for these programs.
+      const shape: ScheduleShape = this.rng() < 0.5 ? 'preemptions' : 'random-switches';
+      return { bytes: encode(this.h, { ...s, ...this.freshSchedule(span, shape) }), how: `new-schedule(${shape})` };
+    }
     const schedule = decodePreemptions(s.schedule);
     let { walkSeed, walkRate, choices } = s;
     let how: string;
     switch (this.int(6)) {
       case 0:
         walkSeed = Math.floor(this.rng() * 2 ** 32);
-        if (walkRate === 0) walkRate = RANDOM_RATES[this.int(RANDOM_RATES.length)]!;
+        if (walkRate === 0) walkRate = this.randomRate();
         how = 'reseed-walk';
         break;
       case 1:
-        walkRate = WALK_RATES[this.int(WALK_RATES.length)]!;
+        walkRate = this.rng() < 0.2 ? 0 : this.randomRate();
         how = 'change-rate';
         break;
       case 2:
