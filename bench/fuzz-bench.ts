@@ -138,37 +138,66 @@ export async function execsPerSecondWorkers(harness: string, off: string[], work
 
 export interface FuzzBenchResult {
   readonly seeds: { in_process: number; jsfuzz: number; cap_seconds: number };
-  readonly races: { race: string; tool: Tool; trials: Trial[]; median_seconds: number | null; median_execs: number | null; found: number }[];
+  readonly races: { race: string; tool: Tool; trials: Trial[]; median_seconds: number | null; median_execs: number | null; quartiles_execs: [number | null, number | null]; found: number }[];
   readonly throughput: { harness: string; side: string; execs_per_second: number; workers2_execs_per_second: number | null }[];
 }
 
 /**
  * Seeds per trial set. Times to first crash vary by 3x or more from seed to
- * seed (one lucky program decides), so the in-process tools get 11 seeds in
- * a full run; jsfuzz, a process per trial, gets the required 5.
+ * seed (one lucky program decides: random walk's median on seed 000 was 157
+ * executions over seeds 1-21 and 418 over seeds 22-42), so the in-process
+ * tools get 31 seeds in a full run; jsfuzz, a process per trial, gets the
+ * required 5.
  */
+/** Seeds after which a tool that has found nothing is stopped (each further seed would cost the whole cap). */
+export const GIVE_UP_AFTER = 5;
+
 export function benchSeeds(quick: boolean): { inProcess: number[]; jsfuzz: number[]; cap: number } {
   const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
-  return quick ? { inProcess: range(3), jsfuzz: range(3), cap: 8 } : { inProcess: range(11), jsfuzz: range(5), cap: 60 };
+  return quick ? { inProcess: range(3), jsfuzz: range(3), cap: 8 } : { inProcess: range(31), jsfuzz: range(5), cap: 60 };
 }
 
-export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, log: (s: string) => void = console.log): Promise<FuzzBenchResult> {
+/** The 25th and 75th percentiles (not found counts as infinite), for the spread of a trial set. */
+export function quartiles(xs: readonly (number | null)[]): [number | null, number | null] {
+  const v = xs.map((x) => (x === null ? Infinity : x)).sort((a, b) => a - b);
+  const at = (q: number): number | null => {
+    const x = v[Math.min(v.length - 1, Math.floor(q * (v.length - 1) + 0.5))]!;
+    return Number.isFinite(x) ? x : null;
+  };
+  return v.length === 0 ? [null, null] : [at(0.25), at(0.75)];
+}
+
+/** Which halves of the fuzz benchmark to run: time to first crash per race, executions per second per harness. */
+export interface FuzzBenchParts {
+  readonly races: boolean;
+  readonly speed: boolean;
+}
+
+export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, log: (s: string) => void = console.log, parts: FuzzBenchParts = { races: true, speed: true }): Promise<FuzzBenchResult> {
   const plan = benchSeeds(quick);
   const cap = plan.cap;
   const races: FuzzBenchResult['races'] = [];
-  for (const race of RACES) {
+  for (const race of parts.races ? RACES : []) {
+    // Warm up the JIT on this harness first, untimed, so that the first tool measured does not pay for it.
+    for (const tool of tools) if (tool !== 'jsfuzz') trialInProcess(race, tool, 1000, quick ? 0.3 : 1);
     for (const tool of tools) {
       const trials: Trial[] = [];
       const seeds = tool === 'jsfuzz' ? plan.jsfuzz : plan.inProcess;
-      for (const seed of seeds) trials.push(tool === 'jsfuzz' ? await trialJsfuzz(race, seed, cap) : trialInProcess(race, tool, seed, cap));
-      const row = { race: race.label, tool, trials, median_seconds: median(trials.map((t) => t.seconds)), median_execs: median(trials.map((t) => t.execs)), found: trials.filter((t) => t.seconds !== null).length };
+      for (const seed of seeds) {
+        trials.push(tool === 'jsfuzz' ? await trialJsfuzz(race, seed, cap) : trialInProcess(race, tool, seed, cap));
+        // A tool that found nothing in its first GIVE_UP_AFTER seeds is reported as not finding the race (the rest would cost the cap each).
+        if (trials.length === GIVE_UP_AFTER && trials.every((t) => t.seconds === null)) break;
+      }
+      const execs = trials.map((t) => t.execs);
+      const row = { race: race.label, tool, trials, median_seconds: median(trials.map((t) => t.seconds)), median_execs: median(execs), quartiles_execs: quartiles(execs), found: trials.filter((t) => t.seconds !== null).length };
       races.push(row);
-      log(`  ${race.label.padEnd(40)} ${tool.padEnd(8)} found ${row.found}/${seeds.length}  median ${fmt(row.median_seconds, 's')}  ${fmt(row.median_execs, ' execs')}`);
+      const [q1, q3] = row.quartiles_execs;
+      log(`  ${race.label.padEnd(40)} ${tool.padEnd(8)} found ${row.found}/${seeds.length}  median ${fmt(row.median_seconds, 's')}  ${fmt(row.median_execs, ' execs')}  (quartiles ${q1 ?? '-'}..${q3 ?? '-'})`);
     }
   }
   const throughput: FuzzBenchResult['throughput'] = [];
   const secs = quick ? 2 : 10;
-  for (const h of HARNESSES) {
+  for (const h of parts.speed ? HARNESSES : []) {
     for (const side of ['on', 'off'] as const) {
       const race = RACES.find((r) => r.harness === h.name);
       const off = side === 'on' ? [] : race?.off.length ? race.off : ['tdp-unsync-lock', 'vcpu-apicv-state', 'mmio-gen-after-srcu', 'roots-off-list', 'slots-arch-lock'];
@@ -188,22 +217,27 @@ function fmt(x: number | null, unit: string): string {
 
 /** The comparison table: mmufuzz's median against each baseline's, per race. */
 export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = console.log): void {
-  log('');
-  log('time to first crash (median over seeds, empty corpus)');
-  log(`${'race'.padEnd(40)} ${TOOLS.map((t) => t.padStart(12)).join('')}`);
-  for (const race of RACES) {
-    const cells = TOOLS.map((t) => {
-      const row = r.races.find((x) => x.race === race.label && x.tool === t);
-      return (row === undefined ? '-' : row.median_seconds === null ? 'not found' : `${row.median_seconds.toFixed(2)}s`).padStart(12);
-    });
-    log(`${race.label.padEnd(40)} ${cells.join('')}`);
-    const mine = r.races.find((x) => x.race === race.label && x.tool === 'mmufuzz')?.median_seconds ?? null;
-    for (const t of TOOLS.slice(1)) {
-      const other = r.races.find((x) => x.race === race.label && x.tool === t)?.median_seconds ?? null;
-      if (mine !== null && other !== null) log(`${''.padEnd(40)}   vs ${t}: ${other / mine >= 1 ? `${(other / mine).toFixed(1)}x faster` : `${(mine / other).toFixed(1)}x slower`}`);
+  if (r.races.length > 0) {
+    log('');
+    log('time / executions to the first crash (median over seeds, empty corpus)');
+    log(`${'race'.padEnd(40)} ${TOOLS.map((t) => t.padStart(16)).join('')}`);
+    for (const race of RACES) {
+      const cells = TOOLS.map((t) => {
+        const row = r.races.find((x) => x.race === race.label && x.tool === t);
+        const cell = row === undefined ? '-' : row.median_seconds === null ? `not found` : `${row.median_seconds.toFixed(2)}s/${Math.round(row.median_execs ?? 0)}`;
+        return `${cell}${row !== undefined && row.found < row.trials.length ? ` ${row.found}/${row.trials.length}` : ''}`.padStart(16);
+      });
+      log(`${race.label.padEnd(40)} ${cells.join('')}`);
+      const mine = r.races.find((x) => x.race === race.label && x.tool === 'mmufuzz')?.median_seconds ?? null;
+      for (const t of TOOLS.slice(1)) {
+        const other = r.races.find((x) => x.race === race.label && x.tool === t)?.median_seconds ?? null;
+        if (mine !== null && other !== null) log(`${''.padEnd(40)}   vs ${t}: ${other / mine >= 1 ? `${(other / mine).toFixed(1)}x faster` : `${(mine / other).toFixed(1)}x slower`}`);
+      }
     }
   }
-  log('');
-  log('executions per second (mmufuzz; one process, and --workers 2 on two cores)');
-  for (const t of r.throughput) log(`  ${t.harness.padEnd(14)} ${String(t.execs_per_second).padStart(7)} ${(t.workers2_execs_per_second === null ? '-' : String(t.workers2_execs_per_second)).padStart(7)}  ${t.side}`);
+  if (r.throughput.length > 0) {
+    log('');
+    log('executions per second (mmufuzz; one process, and --workers 2 on two cores)');
+    for (const t of r.throughput) log(`  ${t.harness.padEnd(14)} ${String(t.execs_per_second).padStart(7)} ${(t.workers2_execs_per_second === null ? '-' : String(t.workers2_execs_per_second)).padStart(7)}  ${t.side}`);
+  }
 }

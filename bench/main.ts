@@ -1,14 +1,16 @@
 /**
  * `npm run bench -- [suite...] [--quick] [--json FILE]`: runs benchmark
  * suites and prints their tables. Suites: `runtime` (the bare scheduler),
- * `fuzz` (time to first crash per seed race for mmufuzz and its baselines,
- * and executions per second per harness).
+ * `fuzz` (both of: `races`, time to first crash per seed race for mmufuzz
+ * and its baselines; `speed`, executions per second per harness, one
+ * process and --workers 2). The default is `runtime` and `fuzz`.
+ * `--tools mmufuzz,random,pct,jsfuzz` picks the tools of `races`.
  */
 import { writeFileSync, renameSync } from 'node:fs';
-import { benchSeeds, fuzzBench, printFuzzBench } from './fuzz-bench';
+import { TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench } from './fuzz-bench';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
-const SUITES = ['runtime', 'fuzz'] as const;
+const SUITES = ['runtime', 'fuzz', 'races', 'speed'] as const;
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
@@ -18,14 +20,22 @@ async function main(argv: string[]): Promise<number> {
     console.error('bench: --json needs a file name');
     return 2;
   }
-  const names = argv.filter((a, i) => !a.startsWith('--') && !(ji >= 0 && i === ji + 1));
+  const ti = argv.indexOf('--tools');
+  const tools = ti >= 0 ? (argv[ti + 1] ?? '').split(',') : [...TOOLS];
+  for (const t of tools) {
+    if (!(TOOLS as readonly string[]).includes(t)) {
+      console.error(`bench: unknown tool '${t}' (known: ${TOOLS.join(', ')})`);
+      return 2;
+    }
+  }
+  const names = argv.filter((a, i) => !a.startsWith('--') && !(ji >= 0 && i === ji + 1) && !(ti >= 0 && i === ti + 1));
   for (const n of names) {
     if (!(SUITES as readonly string[]).includes(n)) {
       console.error(`bench: unknown suite '${n}' (known: ${SUITES.join(', ')})`);
       return 2;
     }
   }
-  const run = names.length === 0 ? [...SUITES] : names;
+  const run = names.length === 0 ? ['runtime', 'fuzz'] : names;
   const results: Record<string, unknown> = {};
   for (const s of run) {
     if (s === 'runtime') {
@@ -33,12 +43,13 @@ async function main(argv: string[]): Promise<number> {
       printRuntimeBench(rows);
       results.runtime = rows;
     }
-    if (s === 'fuzz') {
+    if (s === 'fuzz' || s === 'races' || s === 'speed') {
+      const parts = { races: s !== 'speed', speed: s !== 'races' };
       const plan = benchSeeds(quick);
-      console.log(`fuzz: time to first crash per seed race (${plan.inProcess.length} seeds in process, ${plan.jsfuzz.length} for jsfuzz, ${plan.cap} s cap)`);
-      const r = await fuzzBench(quick);
+      if (parts.races) console.log(`fuzz: time to first crash per seed race (${plan.inProcess.length} seeds in process, ${plan.jsfuzz.length} for jsfuzz, ${plan.cap} s cap)`);
+      const r = await fuzzBench(quick, tools as Tool[], console.log, parts);
       printFuzzBench(r);
-      results.fuzz = r;
+      results[s] = r;
     }
   }
   if (jsonFile !== undefined) {

@@ -1,0 +1,54 @@
+/**
+ * The fuzz benchmark's statistics and plan: medians and quartiles treat
+ * "not found" as infinitely late, the seed plan, and bad arguments to
+ * `npm run bench` (one line, exit 2). Speed itself is measured by the
+ * benchmark, never asserted here.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, trialInProcess } from '../../bench/fuzz-bench';
+
+test('median: odd and even counts; not found counts as infinite', (t) => {
+  t.is(median([3, 1, 2]), 2);
+  t.is(median([4, 1, 3, 2]), 2.5);
+  t.is(median([1, null, null]), null);
+  t.is(median([1, 2, null]), 2);
+  t.is(median([]), null);
+});
+
+test('quartiles: the 25th and 75th percentiles, null when not found', (t) => {
+  t.deepEqual(quartiles([1, 2, 3, 4, 5, 6, 7, 8, 9]), [3, 7]);
+  t.deepEqual(quartiles([5, 1]), [1, 5]);
+  t.deepEqual(quartiles([1, null, null, null]), [null, null]);
+  t.deepEqual(quartiles([1, 2, 3, null]), [2, 3]);
+  t.deepEqual(quartiles([1, 2, null, null]), [2, null]);
+  t.deepEqual(quartiles([]), [null, null]);
+});
+
+test('seed plan: at least 5 seeds per tool in a full run, 3 in a quick one; give-up comes after 5', (t) => {
+  const full = benchSeeds(false);
+  t.true(full.inProcess.length >= 5 && full.jsfuzz.length >= 5);
+  t.is(full.cap, 60);
+  t.deepEqual(benchSeeds(true).inProcess, [1, 2, 3]);
+  t.is(GIVE_UP_AFTER, 5);
+  t.true(new Set(full.inProcess).size === full.inProcess.length, 'distinct seeds');
+});
+
+test('an in-process trial finds the seed 004 race and names its signature', (t) => {
+  const race = RACES.find((r) => r.harness === 'memslot-rmaps')!;
+  const trial = trialInProcess(race, 'mmufuzz', 1, 20);
+  t.not(trial.signature, null);
+  t.regex(trial.signature!, race.target);
+  t.true(trial.execs! > 0);
+});
+
+test('npm run bench rejects an unknown suite or tool with one line and exit 2', (t) => {
+  const main = join(__dirname, '..', '..', 'bench', 'main.js');
+  for (const args of [['nosuch'], ['races', '--tools', 'mmufuzz,afl'], ['--json']]) {
+    const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+    t.is(r.status, 2, args.join(' '));
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    t.regex(r.stderr, /^bench: /);
+  }
+});
