@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { HARNESSES, findHarness } from '../harnesses';
 import { decode, payloadOf } from '../src/fuzz/codec';
 import { Fuzzer, type FuzzEvent, type Strategy } from '../src/fuzz/engine';
@@ -114,23 +115,27 @@ export function execsPerSecond(harness: string, off: string[], variants: string[
 }
 
 /**
- * Executions per second of `mmufuzz fuzz --workers N` (child processes), read
- * from its final `done` event: all workers' executions over the wall time.
+ * Executions per second of `mmufuzz fuzz` as a user runs it: a child
+ * process with a corpus directory on disk (and, with workers > 1, that many
+ * worker processes sharing it), read from its final `done` event: all
+ * workers' executions over the wall time, start-up included.
  */
-export async function execsPerSecondWorkers(harness: string, off: string[], workers: number, seconds: number): Promise<number> {
+export async function execsPerSecondCli(harness: string, off: string[], workers: number, seconds: number): Promise<number> {
   const main = resolve(__dirname, '..', 'src', 'cli', 'main.js');
-  const dir = mkdtempSync(join(tmpdir(), 'mmufuzz-workers-'));
+  const dir = mkdtempSync(join(tmpdir(), 'mmufuzz-speed-'));
   try {
-    const args = [main, 'fuzz', harness, join(dir, 'corpus'), '--crashes', join(dir, 'crashes'), '--workers', String(workers), '--max-total-time', String(seconds), '--json', '--no-minimize'];
+    const args = [main, 'fuzz', harness, join(dir, 'corpus'), '--crashes', join(dir, 'crashes'), '--max-total-time', String(seconds), '--json', '--no-minimize'];
+    if (workers > 1) args.push('--workers', String(workers));
     for (const o of off) args.push('--off', o);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
+    let done: { execs?: number; seconds?: number } | null = null;
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (l) => {
+      if (l.startsWith('{"event":"done"')) done = JSON.parse(l) as { execs?: number; seconds?: number };
     });
     await new Promise<void>((res) => child.on('close', () => res()));
-    const done = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; execs?: number; seconds?: number }).find((e) => e.event === 'done');
-    return done?.execs !== undefined && done.seconds !== undefined && done.seconds > 0 ? done.execs / done.seconds : 0;
+    const d = done as { execs?: number; seconds?: number } | null;
+    return d?.execs !== undefined && d.seconds !== undefined && d.seconds > 0 ? d.execs / d.seconds : 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -139,7 +144,8 @@ export async function execsPerSecondWorkers(harness: string, off: string[], work
 export interface FuzzBenchResult {
   readonly seeds: { in_process: number; jsfuzz: number; cap_seconds: number };
   readonly races: { race: string; tool: Tool; trials: Trial[]; median_seconds: number | null; median_execs: number | null; quartiles_execs: [number | null, number | null]; found: number }[];
-  readonly throughput: { harness: string; side: string; execs_per_second: number; workers2_execs_per_second: number | null }[];
+  /** Per harness and side: the engine in process (no disk), and the CLI with a corpus directory, one process and --workers 2. */
+  readonly throughput: { harness: string; side: string; execs_per_second: number; cli_execs_per_second: number | null; workers2_execs_per_second: number | null }[];
 }
 
 /**
@@ -202,10 +208,11 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, 
       const race = RACES.find((r) => r.harness === h.name);
       const off = side === 'on' ? [] : race?.off.length ? race.off : ['tdp-unsync-lock', 'vcpu-apicv-state', 'mmio-gen-after-srcu', 'roots-off-list', 'slots-arch-lock'];
       const eps = execsPerSecond(h.name, off, [], secs);
-      // Two workers need both cores; measured in full runs only.
-      const w2 = quick ? null : Math.round(await execsPerSecondWorkers(h.name, off, 2, secs));
-      throughput.push({ harness: h.name, side: side === 'on' ? 'all on' : `off: ${off.join(', ')}`, execs_per_second: Math.round(eps), workers2_execs_per_second: w2 });
-      log(`  ${h.name.padEnd(14)} ${String(Math.round(eps)).padStart(7)} exec/s${w2 === null ? '' : `, --workers 2: ${w2}`}  (${side})`);
+      // The CLI runs (disk corpus; two workers need both cores) in full runs only.
+      const cli = quick ? null : Math.round(await execsPerSecondCli(h.name, off, 1, secs));
+      const w2 = quick ? null : Math.round(await execsPerSecondCli(h.name, off, 2, secs));
+      throughput.push({ harness: h.name, side: side === 'on' ? 'all on' : `off: ${off.join(', ')}`, execs_per_second: Math.round(eps), cli_execs_per_second: cli, workers2_execs_per_second: w2 });
+      log(`  ${h.name.padEnd(14)} ${String(Math.round(eps)).padStart(7)} exec/s in process${cli === null ? '' : `, CLI ${cli}, --workers 2: ${w2}`}  (${side})`);
     }
   }
   return { seeds: { in_process: plan.inProcess.length, jsfuzz: plan.jsfuzz.length, cap_seconds: cap }, races, throughput };
@@ -237,7 +244,8 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
   }
   if (r.throughput.length > 0) {
     log('');
-    log('executions per second (mmufuzz; one process, and --workers 2 on two cores)');
-    for (const t of r.throughput) log(`  ${t.harness.padEnd(14)} ${String(t.execs_per_second).padStart(7)} ${(t.workers2_execs_per_second === null ? '-' : String(t.workers2_execs_per_second)).padStart(7)}  ${t.side}`);
+    log('executions per second (mmufuzz): in process without disk | CLI with a corpus directory | CLI --workers 2 (two cores)');
+    const n = (x: number | null): string => (x === null ? '-' : String(x)).padStart(7);
+    for (const t of r.throughput) log(`  ${t.harness.padEnd(14)} ${n(t.execs_per_second)} ${n(t.cli_execs_per_second)} ${n(t.workers2_execs_per_second)}  ${t.side}`);
   }
 }

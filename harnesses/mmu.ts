@@ -40,6 +40,20 @@ export const harness = new KvmHarness({
         vcpu1: [{ kind: 'access', gfn: 2, write: false }],
       },
     },
+    {
+      // No nested entry before the race: the shadow MMU is still inactive and
+      // rmaps are not allocated, so the first l2-access allocates them while
+      // memslot changes may run (seed 004's lazy rmaps).
+      name: 'nested tables written but not yet entered (shadow MMU inactive, no rmaps), APIC-access page, SMM vCPU 2',
+      params: { vcpus: 3, apicAccessSlot: true, smmVcpus: [2] },
+      setup: (kvm) => buildEpt12(kvm, [
+        { l2gfn: 0, l1gfn: 12, l2Table: 9, l1Table: 10 },
+        { l2gfn: 512, l1gfn: 13, l2Table: 9, l1Table: 11 },
+      ]),
+      preludes: {
+        vcpu1: [{ kind: 'access', gfn: 2, write: false }],
+      },
+    },
   ],
 });
 

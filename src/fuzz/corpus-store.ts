@@ -46,7 +46,7 @@ export class CorpusStore {
     const name = sha1(file);
     if (this.dirs.length > 0 && !this.known.has(name)) {
       const path = join(this.dirs[0]!, name);
-      if (!existsSync(path)) writeFileAtomic(path, file);
+      if (!existsSync(path)) writeFileAtomic(path, file, false);
     }
     this.known.add(name);
     return name;
