@@ -2,6 +2,7 @@
  * Harness `mmu`: every mechanism in one VM — nested shadow pages, MMIO and
  * memslot changes, APICv toggles, fast zaps, MMU-notifier unmaps, SMM roots.
  */
+import type { Kvm } from '../src/model/kvm';
 import { APIC_DEFAULT_GFN } from '../src/model/memslots';
 import { buildEpt12 } from '../src/model/vm';
 import {
@@ -17,6 +18,13 @@ const VCPU_OPS = [
   l2AccessOp([0, 512]),
 ];
 
+/** The VM both initial states start from: three vCPUs (vCPU 2 in SMM), the APIC-access page, EPT12 tables for two L2 gfns. */
+const PARAMS = { vcpus: 3, apicAccessSlot: true, smmVcpus: [2] };
+const buildNestedTables = (kvm: Kvm): void => buildEpt12(kvm, [
+  { l2gfn: 0, l1gfn: 12, l2Table: 9, l1Table: 10 },
+  { l2gfn: 512, l1gfn: 13, l2Table: 9, l1Table: 11 },
+]);
+
 export const harness = new KvmHarness({
   name: 'mmu',
   description: 'all mechanisms in one VM',
@@ -30,11 +38,8 @@ export const harness = new KvmHarness({
   states: [
     {
       name: 'nested set-up (R → P → S1, S2), APIC-access page, SMM vCPU 2',
-      params: { vcpus: 3, apicAccessSlot: true, smmVcpus: [2] },
-      setup: (kvm) => buildEpt12(kvm, [
-        { l2gfn: 0, l1gfn: 12, l2Table: 9, l1Table: 10 },
-        { l2gfn: 512, l1gfn: 13, l2Table: 9, l1Table: 11 },
-      ]),
+      params: PARAMS,
+      setup: buildNestedTables,
       preludes: {
         vcpu0: [{ kind: 'l2-access', l2gfn: 0 }, { kind: 'l2-access', l2gfn: 512 }, { kind: 'access', gfn: 1, write: false }],
         vcpu1: [{ kind: 'access', gfn: 2, write: false }],
@@ -45,11 +50,8 @@ export const harness = new KvmHarness({
       // rmaps are not allocated, so the first l2-access allocates them while
       // memslot changes may run (seed 004's lazy rmaps).
       name: 'nested tables written but not yet entered (shadow MMU inactive, no rmaps), APIC-access page, SMM vCPU 2',
-      params: { vcpus: 3, apicAccessSlot: true, smmVcpus: [2] },
-      setup: (kvm) => buildEpt12(kvm, [
-        { l2gfn: 0, l1gfn: 12, l2Table: 9, l1Table: 10 },
-        { l2gfn: 512, l1gfn: 13, l2Table: 9, l1Table: 11 },
-      ]),
+      params: PARAMS,
+      setup: buildNestedTables,
       preludes: {
         vcpu1: [{ kind: 'access', gfn: 2, write: false }],
       },
