@@ -5,12 +5,15 @@
  * and its baselines; `speed`, executions per second per harness, one
  * process and --workers 2). The default is `runtime` and `fuzz`.
  * `--tools mmufuzz,random,pct,jsfuzz` picks the tools of `races`.
+ * `hitrate` (not in the default): the target-crash rate over the first
+ * 1500 executions of 10 seeds (3 x 500 with --quick), for tuning.
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import { TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench } from './fuzz-bench';
+import { hitRates } from './hit-rate';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
-const SUITES = ['runtime', 'fuzz', 'races', 'speed'] as const;
+const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate'] as const;
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
@@ -42,6 +45,11 @@ async function main(argv: string[]): Promise<number> {
       const rows = runtimeBench(quick);
       printRuntimeBench(rows);
       results.runtime = rows;
+    }
+    if (s === 'hitrate') {
+      console.log('hitrate: target crashes / executions over the first executions of each seed');
+      const inProcess = tools.filter((t): t is Exclude<Tool, 'jsfuzz'> => t !== 'jsfuzz');
+      results.hitrate = quick ? hitRates(3, 500, inProcess) : hitRates(10, 1500, inProcess);
     }
     if (s === 'fuzz' || s === 'races' || s === 'speed') {
       const parts = { races: s !== 'speed', speed: s !== 'races' };

@@ -8,6 +8,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, trialInProcess } from '../../bench/fuzz-bench';
+import { hitRates } from '../../bench/hit-rate';
 
 test('median: odd and even counts; not found counts as infinite', (t) => {
   t.is(median([3, 1, 2]), 2);
@@ -50,5 +51,14 @@ test('npm run bench rejects an unknown suite or tool with one line and exit 2', 
     t.is(r.status, 2, args.join(' '));
     t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
     t.regex(r.stderr, /^bench: /);
+  }
+});
+
+test('hitRates counts every execution of every seed once (traced replays of new crashes excluded)', (t) => {
+  const rows = hitRates(2, 60, ['mmufuzz', 'random'], () => undefined);
+  t.is(rows.length, RACES.length * 2);
+  for (const r of rows) {
+    t.is(r.execs, 120, `${r.race} ${r.tool}`);
+    t.true(r.hits >= 0 && r.hits <= r.execs);
   }
 });
