@@ -132,6 +132,8 @@ export class Fuzzer {
   readonly opts: FuzzOptions;
   private readonly rng: seedrandom.PRNG;
   private readonly mutator: Mutator;
+  /** The input shares summed (they need not add up to 1). */
+  private readonly sharesTotal: number;
   private readonly coverage = new GlobalCoverage(1 << FEATURE_MAP_BITS);
   private readonly fm = new FeatureMap();
   private readonly corpus: Entry[] = [];
@@ -163,6 +165,7 @@ export class Fuzzer {
     this.opts = { ...DEFAULT_FUZZ_OPTIONS, ...opts };
     this.rng = seedrandom.xor4096(`mmufuzz:${this.opts.seed}`);
     this.mutator = new Mutator(harness, this.rng);
+    this.sharesTotal = INPUT_KINDS.reduce((sum, k) => sum + this.opts.inputShares[k], 0);
     this.store = new CorpusStore(this.opts.corpusDirs);
     this.crashStore = this.opts.crashDir === null ? null : new CrashStore(this.opts.crashDir, harness.name);
   }
@@ -273,12 +276,12 @@ export class Fuzzer {
       throw e;
     }
     this.execs++;
-    const span = this.observeSpan(outcome);
+    this.observeSpan(outcome);
     const fresh = this.coverage.novelty(this.fm, true);
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm);
       for (const sl of slots) this.slotFreq[sl]!++;
-      this.addEntry(payload, outcome.steps, slots, span);
+      this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome));
       if (keep) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
     }
@@ -286,10 +289,10 @@ export class Fuzzer {
     return this.onFailure(s, payload, outcome);
   }
 
-  /** The run's decision span; folds it into the running average that generated inputs use. */
-  private observeSpan(o: Outcome): DecisionSpan {
+  /** Folds a run's decision span into the running average that generated inputs use. */
+  private observeSpan(o: Outcome): void {
     const d = o.decisionSteps;
-    if (d.length === 0) return { lo: this.spanLo, hi: this.spanHi };
+    if (d.length === 0) return;
     const lo = d[0]!;
     const hi = d[d.length - 1]!;
     if (!this.spanSeen) {
@@ -300,7 +303,12 @@ export class Fuzzer {
       this.spanLo += (lo - this.spanLo) / 16;
       this.spanHi += (hi - this.spanHi) / 16;
     }
-    return { lo, hi };
+  }
+
+  /** A run's own decision span (the running average when it made no real choice). */
+  private spanOf(o: Outcome): DecisionSpan {
+    const d = o.decisionSteps;
+    return d.length === 0 ? this.span() : { lo: d[0]!, hi: d[d.length - 1]! };
   }
 
   private source(s: Scenario): DecisionSource {
@@ -419,12 +427,15 @@ export class Fuzzer {
    * own schedulers.
    */
   private randomInput(): Uint8Array {
-    return this.mutator.generate(this.span(), this.rng() < 0.5 ? 'preemptions' : 'random-switches');
+    const shares = this.opts.inputShares;
+    const pre = shares['generate-preemptions'];
+    const shape = this.rng() * (pre + shares['generate-random-switches']) < pre ? 'preemptions' : 'random-switches';
+    return this.mutator.generate(this.span(), shape);
   }
 
   private inputKind(): InputKind {
     const shares = this.opts.inputShares;
-    let x = this.rng() * INPUT_KINDS.reduce((sum, k) => sum + shares[k], 0);
+    let x = this.rng() * this.sharesTotal;
     for (const k of INPUT_KINDS) {
       x -= shares[k];
       if (x < 0) return k;

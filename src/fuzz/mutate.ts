@@ -36,7 +36,7 @@ export interface DecisionSpan {
   readonly hi: number;
 }
 
-/** How a generated input schedules its threads (see Mutator.schedule). */
+/** How a generated input schedules its threads (see Mutator.generate). */
 export type ScheduleShape = 'preemptions' | 'random-switches';
 
 export class Mutator {
@@ -59,25 +59,35 @@ export class Mutator {
    * no-feedback baselines run, so a comparison measures scheduling only.
    */
   generate(span: DecisionSpan, shape: ScheduleShape): Uint8Array {
-    const n = 6 + this.int(64);
-    const raw = new Uint8Array(n);
-    for (let i = 0; i < n; i++) raw[i] = this.int(256);
+    const raw = this.randomBytes(6 + this.int(64));
     // Model choices (cond_resched yields and the like) answered at random, as the baselines answer them.
-    const choices = new Uint8Array(16 + this.int(48));
-    for (let i = 0; i < choices.length; i++) choices[i] = this.int(256);
-    const s = { ...decode(this.h, raw), choices };
-    const out: Scenario = { ...s, ...this.freshSchedule(span, shape) };
+    const out: Scenario = { ...decode(this.h, raw), choices: this.randomChoices(), ...this.freshSchedule(span, shape) };
     return encode(this.h, out);
+  }
+
+  private randomBytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = this.int(256);
+    return b;
+  }
+
+  /** Answers for the model choices of one execution (executions make at most a few). */
+  private randomChoices(): Uint8Array {
+    return this.randomBytes(16 + this.int(48));
+  }
+
+  /** A preemption target: a thread slot or the RCU actor (decoding takes it modulo the threads spawned). */
+  private randomThread(): number {
+    return this.int(this.h.slots.length + 1);
   }
 
   /** A schedule of the given shape inside `span` (see generate). */
   private freshSchedule(span: DecisionSpan, shape: ScheduleShape): Pick<Scenario, 'walkSeed' | 'walkRate' | 'schedule'> {
-    const threads = this.h.slots.length + 1;
     const pre: Preemption[] = [];
     const count = shape === 'preemptions' ? 1 + this.int(3) : this.int(2);
-    for (let i = 0; i < count; i++) pre.push({ step: this.inSpan(span), thread: this.int(threads) });
+    for (let i = 0; i < count; i++) pre.push({ step: this.inSpan(span), thread: this.randomThread() });
     // Half the time the first decision goes to a random thread (a random initial order, as PCT's priorities give).
-    if (this.rng() < 0.5) pre.push({ step: span.lo, thread: this.int(threads) });
+    if (this.rng() < 0.5) pre.push({ step: span.lo, thread: this.randomThread() });
     pre.sort((a, b) => a.step - b.step);
     const walkRate = shape === 'preemptions' ? 0 : this.randomRate();
     return { walkSeed: Math.floor(this.rng() * 2 ** 32), walkRate, schedule: encodePreemptions(pre) };
@@ -121,14 +131,14 @@ export class Mutator {
         how = 'change-rate';
         break;
       case 2:
-        schedule.push({ step: this.preemptionStep(schedule, span), thread: this.int(this.h.slots.length + 1) });
+        schedule.push({ step: this.preemptionStep(schedule, span), thread: this.randomThread() });
         how = 'add-preemption';
         break;
       case 3:
         if (schedule.length > 0) {
           const i = this.int(schedule.length);
           const p = schedule[i]!;
-          schedule[i] = { step: this.rng() < 0.5 ? this.inSpan(span) : Math.max(0, p.step + this.int(9) - 4), thread: this.rng() < 0.3 ? this.int(this.h.slots.length + 1) : p.thread };
+          schedule[i] = { step: this.rng() < 0.5 ? this.inSpan(span) : Math.max(0, p.step + this.int(9) - 4), thread: this.rng() < 0.3 ? this.randomThread() : p.thread };
         }
         how = 'move-preemption';
         break;
@@ -136,12 +146,9 @@ export class Mutator {
         if (schedule.length > 0) schedule.splice(this.int(schedule.length), 1);
         how = 'remove-preemption';
         break;
-      default: {
-        const c = new Uint8Array(16 + this.int(48));
-        for (let i = 0; i < c.length; i++) c[i] = this.int(256);
-        choices = c;
+      default:
+        choices = this.randomChoices();
         how = 'new-choices';
-      }
     }
     schedule.sort((a, b) => a.step - b.step);
     return { bytes: encode(this.h, { ...s, walkSeed, walkRate, choices, schedule: encodePreemptions(schedule) }), how };
@@ -256,7 +263,7 @@ export class Mutator {
         break;
       }
       case 5: // add a preemption
-        schedule.push({ step: this.preemptionStep(schedule, span), thread: this.int(this.h.slots.length + 2) });
+        schedule.push({ step: this.preemptionStep(schedule, span), thread: this.randomThread() });
         how = 'add-preemption';
         break;
       case 6: // move a preemption
@@ -264,7 +271,7 @@ export class Mutator {
           const i = this.int(schedule.length);
           const p = schedule[i]!;
           const d = 1 + this.int(this.rng() < 0.7 ? 4 : 64);
-          schedule[i] = { step: Math.max(0, p.step + (this.rng() < 0.5 ? -d : d)), thread: this.rng() < 0.3 ? this.int(this.h.slots.length + 2) : p.thread };
+          schedule[i] = { step: Math.max(0, p.step + (this.rng() < 0.5 ? -d : d)), thread: this.rng() < 0.3 ? this.randomThread() : p.thread };
         }
         how = 'move-preemption';
         break;
