@@ -2,8 +2,9 @@
  * `npm run bench -- [suite...] [--quick] [--json FILE]`: runs benchmark
  * suites and prints their tables. Suites: `runtime` (the bare scheduler),
  * `fuzz` (both of: `races`, time to first crash per seed race for mmufuzz
- * and its baselines; `speed`, executions per second per harness, one
- * process and --workers 2). The default is `runtime` and `fuzz`.
+ * and its baselines; `speed`, executions per second per harness: the
+ * engine in process, and the CLI with a corpus directory as one process and
+ * with --workers 2). The default is `runtime` and `fuzz`.
  * `--tools mmufuzz,random,pct,jsfuzz` picks the tools of `races`.
  * `hitrate` (not in the default): the target-crash rate over the first
  * 1500 executions of 10 seeds (3 x 500 with --quick), for tuning.

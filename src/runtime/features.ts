@@ -21,6 +21,7 @@ export const enum FeatureSalt {
 }
 
 export class FeatureMap {
+  /** Hit counts by slot; read it freely, write it only through hit() and clear() (they keep the touched list). */
   readonly hits: Uint8Array;
   private readonly mask: number;
   /**
