@@ -6,8 +6,8 @@
  * engine in process, and the CLI with a corpus directory as one process and
  * with --workers 2). The default is `runtime` and `fuzz`.
  * `--tools mmufuzz,random,pct,jsfuzz` picks the tools of `races`.
- * `hitrate` (not in the default): the target-crash rate over the first
- * 1500 executions of 10 seeds (3 x 500 with --quick), for tuning.
+ * `hitrate` (not in the default): the first-hit rate of each race over
+ * 40 seeds x 1500 executions (3 x 500 with --quick), for tuning.
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import { TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench } from './fuzz-bench';
@@ -48,9 +48,10 @@ async function main(argv: string[]): Promise<number> {
       results.runtime = rows;
     }
     if (s === 'hitrate') {
-      console.log('hitrate: target crashes / executions over the first executions of each seed');
+      const [seeds, runs] = quick ? [3, 500] : [40, 1500];
+      console.log(`hitrate: first-hit rate (seeds found / executions to each first target crash), ${seeds} seeds x ${runs} executions`);
       const inProcess = tools.filter((t): t is Exclude<Tool, 'jsfuzz'> => t !== 'jsfuzz');
-      results.hitrate = quick ? hitRates(3, 500, inProcess) : hitRates(10, 1500, inProcess);
+      results.hitrate = hitRates(seeds, runs, inProcess);
     }
     if (s === 'fuzz' || s === 'races' || s === 'speed') {
       const parts = { races: s !== 'speed', speed: s !== 'races' };

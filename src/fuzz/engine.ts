@@ -28,8 +28,8 @@ export type Stop = 'time' | 'runs' | 'crash' | 'signal';
  * How the next input is made, and how often: a generated input of either
  * schedule shape (Mutator.generate), a mutation of a corpus entry, or a new
  * schedule for a corpus entry's programs (Mutator.reschedule). The shares
- * were chosen by time to the seed races (bench/README.md); a bandit that
- * moved them by recent new-feature yield did worse, because at these
+ * were chosen by the seed races' first-hit rates (bench/README.md); a bandit
+ * that moved them by recent new-feature yield did worse, because at these
  * depths a tenth of all inputs reach some new interleaving feature.
  */
 export const INPUT_KINDS = ['generate-preemptions', 'generate-random-switches', 'mutate', 'reschedule'] as const;
@@ -134,6 +134,8 @@ export class Fuzzer {
   private readonly mutator: Mutator;
   /** The input shares summed (they need not add up to 1). */
   private readonly sharesTotal: number;
+  /** The share of the preemptions shape among generated schedules. */
+  private readonly preemptionsShare: number;
   private readonly coverage = new GlobalCoverage(1 << FEATURE_MAP_BITS);
   private readonly fm = new FeatureMap();
   private readonly corpus: Entry[] = [];
@@ -166,6 +168,8 @@ export class Fuzzer {
     this.rng = seedrandom.xor4096(`mmufuzz:${this.opts.seed}`);
     this.mutator = new Mutator(harness, this.rng);
     this.sharesTotal = INPUT_KINDS.reduce((sum, k) => sum + this.opts.inputShares[k], 0);
+    const gen = this.opts.inputShares['generate-preemptions'] + this.opts.inputShares['generate-random-switches'];
+    this.preemptionsShare = gen > 0 ? this.opts.inputShares['generate-preemptions'] / gen : 0.5;
     this.store = new CorpusStore(this.opts.corpusDirs);
     this.crashStore = this.opts.crashDir === null ? null : new CrashStore(this.opts.crashDir, harness.name);
   }
@@ -239,7 +243,7 @@ export class Fuzzer {
     if (kind === 'mutate' || kind === 'reschedule') {
       const parent = this.pick();
       const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
-      const m = kind === 'reschedule' ? this.mutator.reschedule(parent.payload, parent.span) : this.mutator.mutate(parent.payload, other, parent.span);
+      const m = kind === 'reschedule' ? this.mutator.reschedule(parent.payload, parent.span, this.preemptionsShare) : this.mutator.mutate(parent.payload, other, parent.span);
       payload = m.bytes;
       this.lastMutation = m.how;
     } else {

@@ -91,6 +91,7 @@ export class Execution {
     this.opts = { ...DEFAULT_EXECUTION_OPTIONS, ...opts };
     this.trace = this.opts.trace ? [] : null;
     this.features = this.opts.features;
+    this.features?.lastAccess.clear();
     this.lockdep = new Lockdep((t, site, detail, message) => this.failIn(t, 'LOCKDEP', site, detail, message));
   }
 
@@ -324,23 +325,17 @@ export class Execution {
    */
   private conflict(t: SimThread, o: KObject, key: number, write: boolean): void {
     const features = this.features!;
-    let m = o.lastAccess;
-    if (m === null) {
-      m = new Map();
-      o.lastAccess = m;
-    }
     const h = t.labelHash;
-    const prev = m.get(key);
     // Packed: label hash (high bits) | thread id (7 bits) | write bit.
     const packed = ((h & ~0xff) | ((t.id & 0x7f) << 1) | (write ? 1 : 0)) >>> 0;
-    if (prev !== undefined) {
+    const prev = features.lastAccess.exchange(o.oid, key, packed);
+    if (prev !== -1) {
       const ptid = (prev >>> 1) & 0x7f;
       const pw = (prev & 1) === 1;
       if (ptid !== (t.id & 0x7f) && (pw || write)) {
         features.hit(mixHash(FeatureSalt.Conflict ^ (prev & ~0xff), h));
       }
     }
-    m.set(key, packed);
   }
 
   /** Publishes a model-defined feature (e.g. "root visited after invalidation"). */

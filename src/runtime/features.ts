@@ -9,6 +9,8 @@
  * the same feature index in every process.
  */
 
+import { LastAccessTable } from './last-access';
+
 export const FEATURE_MAP_BITS = 16;
 
 export const enum FeatureSalt {
@@ -31,6 +33,12 @@ export class FeatureMap {
    */
   private readonly touchedSlots: Uint32Array;
   private touchedCount = 0;
+  /**
+   * The last access to each (object, field) in the execution being
+   * collected (conflict features); every Execution empties it when it starts,
+   * since object ids restart per execution.
+   */
+  readonly lastAccess = new LastAccessTable();
 
   constructor(readonly bits: number = FEATURE_MAP_BITS) {
     this.hits = new Uint8Array(1 << bits);

@@ -19,8 +19,6 @@ export class KObject {
   /** Step index and thread name of the free. */
   freedStep = -1;
   freedThread = '';
-  /** Feature bookkeeping: last access per field (hash of field and index) — engine-internal. */
-  lastAccess: Map<number, number> | null = null;
 
   constructor(ex: Execution, readonly kind: string, name?: string) {
     this.oid = ex.newObjectId();

@@ -1,5 +1,6 @@
 import type { Blocker, Step } from './blocker';
 import type { Execution } from './execution';
+import { label } from './label-memo';
 import type { SimThread } from './thread';
 
 interface Callback {
@@ -46,7 +47,7 @@ export class Rcu {
   *synchronize(t: SimThread, fn: string): Step {
     t.mightSleep(fn, 'synchronize_rcu');
     const { readers, seqs } = this.snapshotReaders();
-    yield { label: `${fn}:synchronize_rcu`, waitsFor: 'rcu grace period', ready: () => passed(readers, seqs) };
+    yield { label: label(fn, 'synchronize_rcu'), waitsFor: 'rcu grace period', ready: () => passed(readers, seqs) };
   }
 
   /** Spawns the RCU actor, the daemon that runs callbacks whose grace period has ended. */

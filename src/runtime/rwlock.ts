@@ -1,5 +1,6 @@
 import type { Blocker, Step } from './blocker';
 import type { Execution } from './execution';
+import { label } from './label-memo';
 import type { LockClass } from './lockdep';
 import type { SimThread } from './thread';
 
@@ -33,10 +34,10 @@ export class RwLock implements LockClass {
     let s = this.sites.get(fn);
     if (s === undefined) {
       s = {
-        readLock: { label: `${fn}:${this.name}.read_lock`, waitsFor: this.name, ready: () => this.writer === null },
-        writeLock: { label: `${fn}:${this.name}.write_lock`, waitsFor: this.name, ready: () => this.writer === null && this.readers === 0 },
-        readUnlock: `${fn}:${this.name}.read_unlock`,
-        writeUnlock: `${fn}:${this.name}.write_unlock`,
+        readLock: { label: label(fn, `${this.name}.read_lock`), waitsFor: this.name, ready: () => this.writer === null },
+        writeLock: { label: label(fn, `${this.name}.write_lock`), waitsFor: this.name, ready: () => this.writer === null && this.readers === 0 },
+        readUnlock: label(fn, `${this.name}.read_unlock`),
+        writeUnlock: label(fn, `${this.name}.write_unlock`),
       };
       this.sites.set(fn, s);
     }

@@ -20,8 +20,13 @@ export class Srcu implements LockClass {
   /** Active read sections: token -> reader. */
   private readonly active = new Map<number, SimThread>();
   private nextToken = 1;
+  private readonly readLockAction: string;
+  private readonly readUnlockAction: string;
 
-  constructor(readonly ex: Execution, readonly name: string) {}
+  constructor(readonly ex: Execution, readonly name: string) {
+    this.readLockAction = `${name}.srcu_read_lock`;
+    this.readUnlockAction = `${name}.srcu_read_unlock`;
+  }
 
   /** Read sections currently open. */
   get readers(): number {
@@ -30,19 +35,19 @@ export class Srcu implements LockClass {
 
   /** `srcu_read_lock`: a step; returns the token. */
   *readLock(t: SimThread, fn: string): Step<number> {
-    const label = `${fn}:${this.name}.srcu_read_lock`;
-    this.ex.lockdep.beforeAcquire(t, this, 'srcu', fn, label);
-    yield label;
+    const l = label(fn, this.readLockAction);
+    this.ex.lockdep.beforeAcquire(t, this, 'srcu', fn, l);
+    yield l;
     const token = this.nextToken++;
     this.active.set(token, t);
-    t.held.push({ lock: this, mode: 'srcu', label, token });
+    t.held.push({ lock: this, mode: 'srcu', label: l, token });
     t.note(`srcu idx ${token}`);
     return token;
   }
 
   /** `srcu_read_unlock`: a step. */
   *readUnlock(t: SimThread, token: number, fn: string): Step {
-    yield label(fn, `${this.name}.srcu_read_unlock`);
+    yield label(fn, this.readUnlockAction);
     const owner = this.active.get(token);
     const i = t.held.findIndex((h) => h.lock === this && h.token === token);
     if (owner !== t || i < 0) {
@@ -55,11 +60,11 @@ export class Srcu implements LockClass {
 
   /** `synchronize_srcu` / `synchronize_srcu_expedited`. */
   *synchronize(t: SimThread, fn: string, expedited = true): Step {
-    const label = `${fn}:${expedited ? 'synchronize_srcu_expedited' : 'synchronize_srcu'}(${this.name})`;
-    this.ex.lockdep.beforeWait(t, this, fn, label);
+    const l = label(fn, `${expedited ? 'synchronize_srcu_expedited' : 'synchronize_srcu'}(${this.name})`);
+    this.ex.lockdep.beforeWait(t, this, fn, l);
     const waitFor = [...this.active.keys()];
     yield {
-      label,
+      label: l,
       waitsFor: `${this.name} readers`,
       ready: () => {
         for (let i = 0; i < waitFor.length; i++) if (this.active.has(waitFor[i]!)) return false;

@@ -8,7 +8,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, trialInProcess } from '../../bench/fuzz-bench';
-import { hitRates } from '../../bench/hit-rate';
+import { firstHitRate, hitRates } from '../../bench/hit-rate';
 
 test('median: odd and even counts; not found counts as infinite', (t) => {
   t.is(median([3, 1, 2]), 2);
@@ -56,9 +56,20 @@ test('npm run bench rejects an unknown suite or tool with one line and exit 2', 
 
 test('hitRates counts every execution of every seed once (traced replays of new crashes excluded)', (t) => {
   const rows = hitRates(2, 60, ['mmufuzz', 'random'], () => undefined);
-  t.is(rows.length, RACES.length * 2);
+  t.is(rows.length, 10);
   for (const r of rows) {
     t.is(r.execs, 120, `${r.race} ${r.tool}`);
+    t.is(r.seeds, 2);
     t.true(r.hits >= 0 && r.hits <= r.execs);
+    t.true(r.found <= r.seeds && r.found <= r.hits);
+    // Executions to the first hit: at least one per seed that found it, at most every execution.
+    t.true(r.execsToFirst >= r.found && r.execsToFirst <= r.execs);
+    t.true(r.steps > r.execs);
   }
+});
+
+test('firstHitRate is seeds found over executions to the first hits', (t) => {
+  const r = { race: 'x', tool: 'random' as const, found: 3, seeds: 4, execsToFirst: 600, hits: 9, execs: 4000, steps: 1 };
+  t.is(firstHitRate(r), 0.005);
+  t.is(firstHitRate({ ...r, found: 0, execsToFirst: 0 }), 0);
 });

@@ -172,24 +172,30 @@ for (const h of HARNESSES) {
     for (let i = 0; i < 20; i++) t.deepEqual(a.generate(SPAN, 'preemptions'), b.generate(SPAN, 'preemptions'));
   });
 
-  test(`${h.name}: reschedule keeps configuration and programs and changes only the schedule`, (t) => {
+  test(`${h.name}: reschedule keeps configuration and programs and draws a new schedule and choices`, (t) => {
     const m = new Mutator(h, seedrandom.xor4096(`reschedule:${h.name}`));
     const base = m.generate(SPAN, 'preemptions');
     const s0 = decode(h, base);
-    const kinds = new Set<string>();
+    const kinds = new Map<string, number>();
     let changed = 0;
+    let newChoices = 0;
     for (let i = 0; i < 400; i++) {
-      const r = m.reschedule(base, SPAN);
-      kinds.add(r.how);
+      const r = m.reschedule(base, SPAN, 0.25);
+      kinds.set(r.how, (kinds.get(r.how) ?? 0) + 1);
       const s = decode(h, r.bytes);
       t.is(s.config, s0.config);
       t.deepEqual(s.programs, s0.programs);
       if (Buffer.compare(Buffer.from(r.bytes), Buffer.from(base)) !== 0) changed++;
-      if (r.how === 'add-preemption') t.is(decodePreemptions(s.schedule).length, decodePreemptions(s0.schedule).length + 1);
+      if (Buffer.compare(Buffer.from(s.choices), Buffer.from(s0.choices)) !== 0) newChoices++;
+      if (r.how === 'new-schedule(preemptions)') t.is(s.walkRate, 0);
+      else t.true(s.walkRate > 0);
+      for (const p of decodePreemptions(s.schedule)) t.true(p.step >= SPAN.lo && p.step <= SPAN.hi + (SPAN.hi - SPAN.lo + 1));
     }
-    t.deepEqual([...kinds].sort(), [
-      'add-preemption', 'change-rate', 'move-preemption', 'new-choices', 'new-schedule(preemptions)', 'new-schedule(random-switches)', 'remove-preemption', 'reseed-walk',
-    ]);
-    t.true(changed > 300, `only ${changed} of 400 reschedules changed the input`);
+    t.deepEqual([...kinds.keys()].sort(), ['new-schedule(preemptions)', 'new-schedule(random-switches)']);
+    // The shapes come in the proportion asked for (a quarter preemptions; 400 draws).
+    const pre = kinds.get('new-schedule(preemptions)')!;
+    t.true(pre > 60 && pre < 140, `${pre} of 400 had the preemptions shape`);
+    t.true(changed > 390, `only ${changed} of 400 reschedules changed the input`);
+    t.true(newChoices > 390, `only ${newChoices} of 400 reschedules drew new choices`);
   });
 }

@@ -1,0 +1,68 @@
+/**
+ * The last access to each (object, field) of one execution, for the
+ * conflict features (Execution.conflict): an open-addressed table in typed
+ * arrays, reused across executions and emptied in O(1) by an epoch stamp.
+ * It replaces a Map per accessed object, whose allocation was a large part
+ * of the garbage an execution made.
+ *
+ * Lossy by design, like the feature map itself: a probe sequence longer
+ * than MAX_PROBE overwrites its home slot, so an access may find no
+ * predecessor (a missed conflict feature) but never a wrong one — keys are
+ * compared in full.
+ */
+const MAX_PROBE = 8;
+
+export class LastAccessTable {
+  private readonly oids: Int32Array;
+  private readonly keys: Int32Array;
+  private readonly values: Uint32Array;
+  private readonly stamps: Uint32Array;
+  private readonly mask: number;
+  private epoch = 1;
+
+  constructor(bits = 14) {
+    const n = 1 << bits;
+    this.oids = new Int32Array(n);
+    this.keys = new Int32Array(n);
+    this.values = new Uint32Array(n);
+    this.stamps = new Uint32Array(n);
+    this.mask = n - 1;
+  }
+
+  /** Forgets every entry. */
+  clear(): void {
+    this.epoch = (this.epoch + 1) >>> 0;
+    if (this.epoch === 0) {
+      // Wrapped after 2^32 executions: stale stamps could look current.
+      this.stamps.fill(0);
+      this.epoch = 1;
+    }
+  }
+
+  /**
+   * Stores `value` as the last access to (`oid`, `key`) and returns the
+   * previous one, or -1 when there was none (values are 32-bit unsigned, so
+   * -1 is never a value).
+   */
+  exchange(oid0: number, key0: number, value: number): number {
+    const oid = oid0 | 0;
+    const key = key0 | 0;
+    const home = (Math.imul(oid, 0x9e3779b1) ^ Math.imul(key, 0x85ebca6b) ^ (key >>> 15)) & this.mask;
+    let i = home;
+    for (let p = 0; p < MAX_PROBE; p++) {
+      if (this.stamps[i] !== this.epoch) break;
+      if (this.oids[i] === oid && this.keys[i] === key) {
+        const prev = this.values[i]!;
+        this.values[i] = value;
+        return prev;
+      }
+      i = (i + 1) & this.mask;
+    }
+    if (this.stamps[i] === this.epoch) i = home;
+    this.stamps[i] = this.epoch;
+    this.oids[i] = oid;
+    this.keys[i] = key;
+    this.values[i] = value >>> 0;
+    return -1;
+  }
+}
