@@ -16,8 +16,9 @@ import { CorpusStore } from './corpus-store';
 import { type CrashSidecar, CrashStore } from './crash-store';
 import { GlobalCoverage } from './coverage';
 import { type Harness, type HarnessConfig, describeProgram } from './harness';
-import { type DecisionSpan, Mutator } from './mutate';
+import { type DecisionSpan, Mutator, RANDOM_RATES } from './mutate';
 import { type Scenario, scenarioSource } from './scenario';
+import { type ScheduleArm, ScheduleArms } from './schedule-arms';
 
 export type Strategy = 'bytes' | 'random' | 'pct';
 
@@ -25,16 +26,17 @@ export type Strategy = 'bytes' | 'random' | 'pct';
 export type Stop = 'time' | 'runs' | 'crash' | 'signal';
 
 /**
- * How the next input is made, and how often: a generated input of either
- * schedule shape (Mutator.generate), a mutation of a corpus entry, or a new
- * schedule for a corpus entry's programs (Mutator.reschedule). The shares
+ * How the next input is made, and how often: a generated input
+ * (Mutator.generate), a mutation of a corpus entry, or a new schedule for a
+ * corpus entry's programs (Mutator.reschedule). New schedules (generated or
+ * rescheduled) take their kind from ScheduleArms. The shares
  * were chosen by the seed races' first-hit rates (bench/README.md); a bandit
  * that moved them by recent new-feature yield did worse, because at these
  * depths a tenth of all inputs reach some new interleaving feature.
  */
-export const INPUT_KINDS = ['generate-preemptions', 'generate-random-switches', 'mutate', 'reschedule'] as const;
+export const INPUT_KINDS = ['generate', 'mutate', 'reschedule'] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
-export const INPUT_SHARES: Readonly<Record<InputKind, number>> = { 'generate-preemptions': 0.1, 'generate-random-switches': 0.3, mutate: 0.1, reschedule: 0.5 };
+export const INPUT_SHARES: Readonly<Record<InputKind, number>> = { generate: 0.4, mutate: 0.1, reschedule: 0.5 };
 /** Execs between full recomputations of corpus weights (new entries are weighed as they arrive). */
 const REWEIGH_EVERY = 1000;
 export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
@@ -73,6 +75,10 @@ export interface FuzzOptions {
   minimizer: ((h: Harness, cfg: HarnessConfig, s: Scenario, signature: string) => Scenario | null) | null;
   /** How often each kind of input is made (normalised; benchmarks and experiments change it). */
   inputShares: Readonly<Record<InputKind, number>>;
+  /** The prior share of the preemptions shape among new schedules (the rest: random switches, ScheduleArms). */
+  preemptionsShare: number;
+  /** Let failures steer the kinds of new schedules (ScheduleArms); false keeps the prior shares. */
+  adaptSchedules: boolean;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -90,6 +96,8 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   shouldStop: () => false,
   minimizer: null,
   inputShares: INPUT_SHARES,
+  preemptionsShare: 0.25,
+  adaptSchedules: true,
 };
 
 export interface FoundCrash {
@@ -134,8 +142,10 @@ export class Fuzzer {
   private readonly mutator: Mutator;
   /** The input shares summed (they need not add up to 1). */
   private readonly sharesTotal: number;
-  /** The share of the preemptions shape among generated schedules. */
-  private readonly preemptionsShare: number;
+  /** The kinds of new schedules, steered by failures (feedback runs only). */
+  private readonly arms: ScheduleArms;
+  /** The arm of the input being run, or -1 (a mutation or a corpus replay). */
+  private armRunning = -1;
   private readonly coverage = new GlobalCoverage(1 << FEATURE_MAP_BITS);
   private readonly fm = new FeatureMap();
   private readonly corpus: Entry[] = [];
@@ -168,8 +178,7 @@ export class Fuzzer {
     this.rng = seedrandom.xor4096(`mmufuzz:${this.opts.seed}`);
     this.mutator = new Mutator(harness, this.rng);
     this.sharesTotal = INPUT_KINDS.reduce((sum, k) => sum + this.opts.inputShares[k], 0);
-    const gen = this.opts.inputShares['generate-preemptions'] + this.opts.inputShares['generate-random-switches'];
-    this.preemptionsShare = gen > 0 ? this.opts.inputShares['generate-preemptions'] / gen : 0.5;
+    this.arms = new ScheduleArms(this.opts.preemptionsShare, RANDOM_RATES, this.opts.feedback && this.opts.adaptSchedules);
     this.store = new CorpusStore(this.opts.corpusDirs);
     this.crashStore = this.opts.crashDir === null ? null : new CrashStore(this.opts.crashDir, harness.name);
   }
@@ -226,7 +235,9 @@ export class Fuzzer {
       // A few generated inputs to start from (libFuzzer-style: no seed corpus needed).
       for (let i = 0; i < 32 && stopped === null; i++) {
         this.lastMutation = 'generated input';
-        if (this.runOne(this.randomInput(), true) && this.opts.stopOnCrash) stopped = 'crash';
+        const crashed = this.runOne(this.randomInput(), true);
+        this.armRunning = -1;
+        if (crashed && this.opts.stopOnCrash) stopped = 'crash';
       }
     }
     return stopped;
@@ -239,18 +250,19 @@ export class Fuzzer {
     if (this.opts.maxTotalTime > 0 && this.seconds() >= this.opts.maxTotalTime) return 'time';
     let payload: Uint8Array;
     // Without feedback every input is generated (the baselines replace its schedule with their own).
-    const kind = this.opts.feedback ? this.inputKind() : 'generate-random-switches';
+    const kind = this.opts.feedback ? this.inputKind() : 'generate';
     if (kind === 'mutate' || kind === 'reschedule') {
       const parent = this.pick();
       const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
-      const m = kind === 'reschedule' ? this.mutator.reschedule(parent.payload, parent.span, this.preemptionsShare) : this.mutator.mutate(parent.payload, other, parent.span);
+      const m = kind === 'reschedule' ? this.mutator.reschedule(parent.payload, parent.span, this.pickArm()) : this.mutator.mutate(parent.payload, other, parent.span);
       payload = m.bytes;
       this.lastMutation = m.how;
     } else {
-      payload = this.mutator.generate(this.span(), kind === 'generate-preemptions' ? 'preemptions' : 'random-switches');
-      this.lastMutation = this.opts.feedback ? `generated input (${kind})` : 'random input';
+      payload = this.mutator.generate(this.span(), this.pickArm());
+      this.lastMutation = this.opts.feedback ? `generated input (${this.describeArm()})` : 'random input';
     }
     const crashed = this.runOne(payload, true);
+    this.armRunning = -1;
     this.housekeeping();
     return crashed && this.opts.stopOnCrash ? 'crash' : null;
   }
@@ -281,6 +293,7 @@ export class Fuzzer {
     }
     this.execs++;
     this.observeSpan(outcome);
+    if (this.armRunning >= 0) this.arms.record(this.armRunning, outcome.failure !== null);
     const fresh = this.coverage.novelty(this.fm, true);
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm);
@@ -431,10 +444,23 @@ export class Fuzzer {
    * own schedulers.
    */
   private randomInput(): Uint8Array {
-    const shares = this.opts.inputShares;
-    const pre = shares['generate-preemptions'];
-    const shape = this.rng() * (pre + shares['generate-random-switches']) < pre ? 'preemptions' : 'random-switches';
-    return this.mutator.generate(this.span(), shape);
+    return this.mutator.generate(this.span(), this.pickArm());
+  }
+
+  /** Picks the kind of a new schedule; the execution that runs it is recorded against it (runOne). */
+  private pickArm(): ScheduleArm {
+    this.armRunning = this.arms.pick(this.rng());
+    return this.arms.arms[this.armRunning]!;
+  }
+
+  private describeArm(i = this.armRunning): string {
+    const a = this.arms.arms[i]!;
+    return a.shape === 'preemptions' ? 'preemptions' : `random switches at ${a.rate}/256`;
+  }
+
+  /** The current share of each kind of new schedule (ScheduleArms), for reports and tests. */
+  scheduleShares(): { schedule: string; share: number }[] {
+    return this.arms.shares().map((share, i) => ({ schedule: this.describeArm(i), share }));
   }
 
   private inputKind(): InputKind {

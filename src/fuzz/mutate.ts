@@ -10,6 +10,7 @@ import { decodePreemptions, encodePreemptions, type Preemption } from '../strate
 import { decode, encode } from './codec';
 import type { Harness } from './harness';
 import type { Op, Scenario } from './scenario';
+import type { ScheduleArm } from './schedule-arms';
 
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 127, 128, 255];
 export const MAX_INPUT = 512;
@@ -22,8 +23,8 @@ export const MAX_INPUT = 512;
  * rate finds new features about as often), so the draw is uniform.
  */
 export const WALK_RATES = [0, 0, 4, 8, 16, 32, 64, 128, 192, 255];
-/** The non-zero rates, for generated random-switch schedules. */
-const RANDOM_RATES = WALK_RATES.filter((r) => r > 0);
+/** The non-zero rates: the random-switch arms of new schedules (ScheduleArms). */
+export const RANDOM_RATES: readonly number[] = WALK_RATES.filter((r) => r > 0);
 
 /**
  * The steps at which an input's threads really compete: from the first to
@@ -37,7 +38,7 @@ export interface DecisionSpan {
 }
 
 /** How a generated input schedules its threads (see Mutator.generate). */
-export type ScheduleShape = 'preemptions' | 'random-switches';
+export type ScheduleShape = ScheduleArm['shape'];
 
 export class Mutator {
   constructor(private readonly h: Harness, private readonly rng: seedrandom.PRNG) {}
@@ -53,15 +54,16 @@ export class Mutator {
    *  - `preemptions`: serial with 1–3 preemptions at uniform steps of the
    *    span to random threads (PCT's insight: few, well-spread preemptions
    *    catch most bugs; unlike PCT none is wasted on forced steps);
-   *  - `random-switches`: a random-switch rate and seed, and at most one
-   *    preemption (a random walk where the rate sets how chaotic it is).
+   *  - `random-switches`: the arm's random-switch rate, a seed, and at most
+   *    one preemption (a random walk where the rate sets how chaotic it is).
+   * The caller picks the arm (ScheduleArms).
    * The programs alone (bytes decoded without the schedule) are what the
    * no-feedback baselines run, so a comparison measures scheduling only.
    */
-  generate(span: DecisionSpan, shape: ScheduleShape): Uint8Array {
+  generate(span: DecisionSpan, arm: ScheduleArm): Uint8Array {
     const raw = this.randomBytes(6 + this.int(64));
     // Model choices (cond_resched yields and the like) answered at random, as the baselines answer them.
-    const out: Scenario = { ...decode(this.h, raw), choices: this.randomChoices(), ...this.freshSchedule(span, shape) };
+    const out: Scenario = { ...decode(this.h, raw), choices: this.randomChoices(), ...this.freshSchedule(span, arm) };
     return encode(this.h, out);
   }
 
@@ -82,20 +84,15 @@ export class Mutator {
   }
 
   /** A schedule of the given shape inside `span` (see generate). */
-  private freshSchedule(span: DecisionSpan, shape: ScheduleShape): Pick<Scenario, 'walkSeed' | 'walkRate' | 'schedule'> {
+  private freshSchedule(span: DecisionSpan, arm: ScheduleArm): Pick<Scenario, 'walkSeed' | 'walkRate' | 'schedule'> {
     const pre: Preemption[] = [];
-    const count = shape === 'preemptions' ? 1 + this.int(3) : this.int(2);
+    const count = arm.shape === 'preemptions' ? 1 + this.int(3) : this.int(2);
     for (let i = 0; i < count; i++) pre.push({ step: this.inSpan(span), thread: this.randomThread() });
     // Half the time the first decision goes to a random thread (a random initial order, as PCT's priorities give).
     if (this.rng() < 0.5) pre.push({ step: span.lo, thread: this.randomThread() });
     pre.sort((a, b) => a.step - b.step);
-    const walkRate = shape === 'preemptions' ? 0 : this.randomRate();
+    const walkRate = arm.shape === 'preemptions' ? 0 : arm.rate;
     return { walkSeed: Math.floor(this.rng() * 2 ** 32), walkRate, schedule: encodePreemptions(pre) };
-  }
-
-  /** A random-switch rate for a new random-switch schedule. */
-  private randomRate(): number {
-    return RANDOM_RATES[this.int(RANDOM_RATES.length)]!;
   }
 
   /** A uniform step of the span (slightly past its end, where longer variants of the program decide). */
@@ -105,18 +102,16 @@ export class Mutator {
   }
 
   /**
-   * The same programs under a whole new schedule of either shape (in the
-   * generated proportion, `preemptionsShare` of them preemptions) with fresh
-   * model choices. A corpus entry's programs are what feedback selected; a
+   * The same programs under a whole new schedule from `arm` (the caller
+   * picks it, as for generate) with fresh model choices. A corpus entry's programs are what feedback selected; a
    * fresh schedule tries them under another interleaving. Local schedule
    * changes (a preemption added or moved, a new random-switch seed) are
    * mutate's; as reschedules they found first crashes less often than whole
    * new schedules (bench/README.md).
    */
-  reschedule(base: Uint8Array, span: DecisionSpan, preemptionsShare = 0.25): { bytes: Uint8Array; how: string } {
+  reschedule(base: Uint8Array, span: DecisionSpan, arm: ScheduleArm): { bytes: Uint8Array; how: string } {
     const s = decode(this.h, base);
-    const shape: ScheduleShape = this.rng() < preemptionsShare ? 'preemptions' : 'random-switches';
-    return { bytes: encode(this.h, { ...s, choices: this.randomChoices(), ...this.freshSchedule(span, shape) }), how: `new-schedule(${shape})` };
+    return { bytes: encode(this.h, { ...s, choices: this.randomChoices(), ...this.freshSchedule(span, arm) }), how: `new-schedule(${arm.shape})` };
   }
 
   /** One mutated payload derived from `base` (and, for splices, `other`); preemptions go inside `span`, the parent's decision span. */

@@ -206,6 +206,23 @@ test('unsync with tdp-unsync-lock off (seed 1) finds the unsync_children underfl
   t.deepEqual(events.filter((e) => e.event === 'model-error'), []);
 });
 
+test('failures steer new schedules: on seed 000\'s harness the frequent-switch rates gain share', (t) => {
+  // The lost update behind seed 000 breaks the model far more often at high switch rates (bench/README.md).
+  const h = findHarness('unsync')!;
+  const f = new Fuzzer(h, h.configure(['tdp-unsync-lock'], []), { runs: 800, seed: 2 }, () => undefined);
+  const before = f.scheduleShares();
+  t.is(before[0]!.schedule, 'preemptions');
+  t.is(before[0]!.share, 0.25);
+  f.run();
+  const after = f.scheduleShares();
+  const high = (xs: { schedule: string; share: number }[]) => xs.filter((x) => /at (128|192|255)\//.test(x.schedule)).reduce((a, x) => a + x.share, 0);
+  t.true(high(after) > 1.5 * high(before), `rates 128-255: ${high(before).toFixed(2)} -> ${high(after).toFixed(2)}`);
+  // Without adaptation the shares stay the prior.
+  const still = new Fuzzer(h, h.configure(['tdp-unsync-lock'], []), { runs: 300, seed: 2, adaptSchedules: false }, () => undefined);
+  still.run();
+  t.deepEqual(still.scheduleShares(), before);
+});
+
 test('input kinds: the shares of generated, mutated and rescheduled inputs add up to 1', (t) => {
   t.is(Math.round(INPUT_KINDS.reduce((s, k) => s + INPUT_SHARES[k], 0) * 1e9), 1e9);
   for (const k of INPUT_KINDS) t.true(INPUT_SHARES[k] > 0, k);

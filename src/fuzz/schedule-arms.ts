@@ -1,0 +1,93 @@
+/**
+ * Which kind of schedule a new schedule gets (Mutator.generate and
+ * Mutator.reschedule): the preemptions shape, or random switches at one of
+ * a few rates. Races want different kinds — a lost update wants frequent
+ * switches, a check-then-act across a long ioctl wants a few preemptions
+ * that let the other side run to completion — and nothing observable before
+ * a race's first crash tells which one a harness needs, except failures:
+ * the schedules that make a harness fail at all are the ones that make it
+ * race (on seed 000's harness, the crash rate of any signature rises from
+ * 0.7% at rate 4/256 to 5.6% at 170/256, with the underflow WARN's rate).
+ *
+ * So each kind ("arm") is picked with its prior share times the square of
+ * its failure lift, (failures + 1) / (expected failures + 1), where the
+ * expected count is the arm's pulls at the pooled failure rate:
+ *  - the arms are ordered by how often they switch (preemptions first, then
+ *    the rates upwards), and a crash rate changes smoothly along that order,
+ *    so an arm's counts include its two neighbours' (three times the data:
+ *    a few dozen failures are enough to move the shares);
+ *  - until something fails every lift is 1 and the prior shares hold
+ *    exactly;
+ *  - a fifth of every pick still follows the prior, so no arm starves while
+ *    a known crash keeps recurring under another.
+ * Any failure counts, duplicates included: the signal is how much an arm
+ * breaks the model, not what is new.
+ */
+const EXPLORE = 0.2;
+const EXPONENT = 2;
+export type ScheduleArm = { readonly shape: 'preemptions' } | { readonly shape: 'random-switches'; readonly rate: number };
+
+export class ScheduleArms {
+  readonly arms: readonly ScheduleArm[];
+  private readonly prior: readonly number[];
+  private readonly pulls: Float64Array;
+  private readonly failures: Float64Array;
+  private totalPulls = 0;
+  private totalFailures = 0;
+  private readonly weights: Float64Array;
+
+  /**
+   * `preemptionsShare`: the prior share of the preemptions shape; the rest is
+   * split evenly over `rates`. `adaptive` false keeps the prior shares.
+   */
+  constructor(preemptionsShare: number, rates: readonly number[], readonly adaptive: boolean) {
+    const p = Math.min(1, Math.max(0, preemptionsShare));
+    this.arms = [{ shape: 'preemptions' }, ...rates.map((rate): ScheduleArm => ({ shape: 'random-switches', rate }))];
+    this.prior = [p, ...rates.map(() => (1 - p) / Math.max(1, rates.length))];
+    this.pulls = new Float64Array(this.arms.length);
+    this.failures = new Float64Array(this.arms.length);
+    this.weights = new Float64Array(this.arms.length);
+  }
+
+  /** The current share of each arm (they sum to 1). */
+  shares(): number[] {
+    if (!this.adaptive || this.totalFailures === 0) return [...this.prior];
+    const rate = this.totalFailures / this.totalPulls;
+    const n = this.arms.length;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      let f = 0;
+      let p = 0;
+      for (let j = Math.max(0, i - 1); j <= Math.min(n - 1, i + 1); j++) {
+        f += this.failures[j]!;
+        p += this.pulls[j]!;
+      }
+      this.weights[i] = this.prior[i]! * ((f + 1) / (p * rate + 1)) ** EXPONENT;
+      total += this.weights[i]!;
+    }
+    return Array.from(this.weights, (w, i) => EXPLORE * this.prior[i]! + (1 - EXPLORE) * (w / total));
+  }
+
+  /** An arm index, drawn with `u` uniform in [0, 1). */
+  pick(u: number): number {
+    const s = this.shares();
+    let x = u;
+    for (let i = 0; i < s.length; i++) {
+      x -= s[i]!;
+      if (x < 0) return i;
+    }
+    // Rounding left x at or just above 0: the last arm with a share.
+    for (let i = s.length - 1; i >= 0; i--) if (s[i]! > 0) return i;
+    return 0;
+  }
+
+  /** Records one execution of a schedule from arm `i`, and whether it failed. */
+  record(i: number, failed: boolean): void {
+    this.pulls[i]!++;
+    this.totalPulls++;
+    if (failed) {
+      this.failures[i]!++;
+      this.totalFailures++;
+    }
+  }
+}
