@@ -134,6 +134,45 @@ function showGfn(g: number): string {
 
 // ---- the harness --------------------------------------------------------------
 
+/** What one slot's thread runs in one execution (slotThread). */
+interface SlotRun {
+  readonly kvm: Kvm;
+  readonly role: SlotRole;
+  readonly prog: readonly (VcpuOp | IoctlOp | MmOp)[];
+  readonly prelude: readonly VcpuOp[];
+  /** This slot's place in the serial set-up, or -1 when it has no prelude. */
+  readonly myTurn: number;
+  /** Slots with a prelude. */
+  readonly total: number;
+  readonly gate: { turn: number };
+  readonly allDone: Blocker;
+}
+
+/**
+ * The body of a slot's thread: its prelude in its turn, then, once every
+ * prelude is done, its program. A module-level generator, not a closure per
+ * execution: V8 gives each generator function object its own prototype and
+ * map, so a fresh one per execution made every `next()` call site
+ * megamorphic and kept young objects alive across scavenges.
+ */
+function* slotThread(t: SimThread, r: SlotRun): Step {
+  const { kvm, role } = r;
+  if (role.kind === 'vcpu') {
+    const vcpu = kvm.vcpus[role.vcpu]!;
+    if (r.myTurn >= 0) {
+      yield { label: 'harness:prelude_turn', waitsFor: 'harness prelude', ready: () => r.gate.turn === r.myTurn };
+      yield* kvm_vcpu_run(t, kvm, vcpu, r.prelude);
+      r.gate.turn++;
+    }
+    if (r.total > 0) yield r.allDone;
+    if (r.prog.length > 0) yield* kvm_vcpu_run(t, kvm, vcpu, r.prog as VcpuOp[]);
+  } else {
+    if (r.total > 0) yield r.allDone;
+    if (role.kind === 'ioctl') yield* ioctlThread(t, kvm, r.prog as IoctlOp[]);
+    else yield* mmThread(t, kvm, r.prog as MmOp[]);
+  }
+}
+
 /** The configuration a KvmHarness runs with: the names, and the model's configuration built from them. */
 export interface KvmHarnessConfig extends HarnessConfig {
   readonly model: ModelConfig;
@@ -188,23 +227,8 @@ export class KvmHarness implements Harness {
       const myTurn = preludeSlots.indexOf(slot);
       const prelude = state.preludes?.[slot.name] ?? [];
       if (prog.length === 0 && myTurn < 0) return;
-      const role = slot.role;
-      ex.spawn(slot.name, function* body(t: SimThread): Step {
-        if (role.kind === 'vcpu') {
-          const vcpu = kvm.vcpus[role.vcpu]!;
-          if (myTurn >= 0) {
-            yield { label: 'harness:prelude_turn', waitsFor: 'harness prelude', ready: () => gate.turn === myTurn };
-            yield* kvm_vcpu_run(t, kvm, vcpu, prelude);
-            gate.turn++;
-          }
-          if (total > 0) yield allDone;
-          if (prog.length > 0) yield* kvm_vcpu_run(t, kvm, vcpu, prog as VcpuOp[]);
-        } else {
-          if (total > 0) yield allDone;
-          if (role.kind === 'ioctl') yield* ioctlThread(t, kvm, prog as IoctlOp[]);
-          else yield* mmThread(t, kvm, prog as MmOp[]);
-        }
-      });
+      const run: SlotRun = { kvm, role: slot.role, prog, prelude, myTurn, total, gate, allDone };
+      ex.spawn(slot.name, (t) => slotThread(t, run));
     });
     kvm.rcu.spawnActor('rcu');
     registerOracles(ex, kvm);

@@ -142,13 +142,18 @@ function nodeToRoot(t: SimThread, node: ListNode | null): Sp | null {
  * mmu_lock.
  */
 export function* for_each_tdp_mmu_root_yield_safe(
-  t: SimThread, kvm: Kvm, as_id: number, shared: boolean, body: (root: Sp) => Step,
-): Step {
+  t: SimThread, kvm: Kvm, as_id: number, shared: boolean, body: (root: Sp, flush: boolean) => Step<boolean>, flush0: boolean,
+): Step<boolean> {
+  // The body's flush result is threaded through (the kernel's callers OR it into a local), so that
+  // callers pass a plain arrow to a module-level generator: a generator function created per call
+  // gets its own prototype and map, which defeats V8's inline caches and young-generation GC.
+  let flush = flush0;
   let root = yield* tdp_mmu_next_root(t, kvm, null, shared);
   while (root !== null) {
-    if (root.as_id === as_id) yield* body(root);
+    if (root.as_id === as_id) flush = yield* body(root, flush);
     root = yield* tdp_mmu_next_root(t, kvm, root, shared);
   }
+  return flush;
 }
 
 /**
@@ -628,10 +633,7 @@ export function* kvm_tdp_mmu_write_protect_gfn(t: SimThread, kvm: Kvm, gfn: numb
  * (The notifier's handler `kvm_tdp_mmu_unmap_gfn_range` is the same walk.)
  */
 export function* kvm_tdp_mmu_zap_gfn_range(t: SimThread, kvm: Kvm, as_id: number, start: number, end: number, can_yield: boolean, flush0: boolean): Step<boolean> {
-  let flush = flush0;
-  yield* for_each_tdp_mmu_root_yield_safe(t, kvm, as_id, false, function* (root) {
-    flush = yield* zap_gfn_range(t, kvm, root, start, end, can_yield, flush, false);
-  });
-  return flush;
+  return yield* for_each_tdp_mmu_root_yield_safe(t, kvm, as_id, false,
+    (root, flush) => zap_gfn_range(t, kvm, root, start, end, can_yield, flush, false), flush0);
 }
 
