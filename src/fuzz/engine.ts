@@ -124,7 +124,7 @@ interface Entry {
   readonly steps: number;
   /** Where its run made real scheduling decisions. */
   readonly span: DecisionSpan;
-  readonly slots: readonly number[];
+  readonly slots: Uint32Array;
   weight: number;
 }
 
@@ -231,7 +231,7 @@ export class Fuzzer {
     if (stopped === null && this.corpus.length === 0) {
       this.lastMutation = 'empty input';
       if (this.runOne(new Uint8Array(0), true) && this.opts.stopOnCrash) stopped = 'crash';
-      if (this.corpus.length === 0) this.addEntry(new Uint8Array(0), 1, [], { lo: 0, hi: 0 });
+      if (this.corpus.length === 0) this.addEntry(new Uint8Array(0), 1, new Uint32Array(0), { lo: 0, hi: 0 });
       // A few generated inputs to start from (libFuzzer-style: no seed corpus needed).
       for (let i = 0; i < 32 && stopped === null; i++) {
         this.lastMutation = 'generated input';
@@ -395,7 +395,7 @@ export class Fuzzer {
     };
   }
 
-  private addEntry(payload: Uint8Array, steps: number, slots: readonly number[], span: DecisionSpan): void {
+  private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan): void {
     const e: Entry = { payload, steps, span, slots, weight: 0 };
     e.weight = this.weightOf(e);
     this.corpus.push(e);

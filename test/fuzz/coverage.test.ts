@@ -79,9 +79,14 @@ test('novelty counts new pairs only among several slots', (t) => {
   t.is(g.features, 1 + 2 + 1);
 });
 
-test('hitSlots lists the slots hit, in order', (t) => {
-  t.deepEqual(GlobalCoverage.hitSlots(map({ 9: 1, 2: 255, 15: 3 })), [2, 9, 15]);
-  t.deepEqual(GlobalCoverage.hitSlots(map({})), []);
+test('hitSlots lists the slots hit, in first-hit order, as a copy', (t) => {
+  const fm = map({ 9: 1, 2: 255, 15: 3 });
+  const slots = GlobalCoverage.hitSlots(fm);
+  t.deepEqual([...slots].sort((a, b) => a - b), [2, 9, 15]);
+  fm.clear();
+  fm.hit(4);
+  t.deepEqual([...slots].sort((a, b) => a - b), [2, 9, 15], 'not a view of the map');
+  t.deepEqual([...GlobalCoverage.hitSlots(map({}))], []);
 });
 
 test('FeatureMap.hit saturates at 255 (the top bucket)', (t) => {
