@@ -299,7 +299,8 @@ export class Fuzzer {
       const slots = GlobalCoverage.hitSlots(this.fm);
       for (const sl of slots) this.slotFreq[sl]!++;
       this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome));
-      if (keep) this.store.add(payload);
+      // The store names inputs by hash only to write them; an in-memory run (no directory) skips it.
+      if (keep && this.store.dirs.length > 0) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
     }
     if (outcome.failure === null) return false;
