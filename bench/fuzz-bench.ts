@@ -219,7 +219,8 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, 
 }
 
 function fmt(x: number | null, unit: string): string {
-  return x === null ? 'not found'.padStart(10) : `${x < 10 ? x.toFixed(2) : Math.round(x)}${unit}`.padStart(10);
+  // Medians of these races are tens of milliseconds: three decimals below 1 s.
+  return x === null ? 'not found'.padStart(10) : `${x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : Math.round(x)}${unit}`.padStart(10);
 }
 
 /** The comparison table: mmufuzz's median against each baseline's, per race. */
@@ -231,7 +232,7 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
     for (const race of RACES) {
       const cells = TOOLS.map((t) => {
         const row = r.races.find((x) => x.race === race.label && x.tool === t);
-        const cell = row === undefined ? '-' : row.median_seconds === null ? `not found` : `${row.median_seconds.toFixed(2)}s/${Math.round(row.median_execs ?? 0)}`;
+        const cell = row === undefined ? '-' : row.median_seconds === null ? `not found` : `${row.median_seconds.toFixed(3)}s/${Math.round(row.median_execs ?? 0)}`;
         return `${cell}${row !== undefined && row.found < row.trials.length ? ` ${row.found}/${row.trials.length}` : ''}`.padStart(16);
       });
       log(`${race.label.padEnd(40)} ${cells.join('')}`);
