@@ -117,7 +117,9 @@ export type FuzzEvent =
   | { event: 'minimized'; signature: string; file: string; ops: number; preemptions: number; steps: number }
   | { event: 'bad-input'; file: string; why: string }
   | { event: 'model-error'; message: string; execs: number }
-  | { event: 'done'; execs: number; seconds: number; crashes: { signature: string; file: string | null; execs_to_find: number; seconds_to_find: number }[]; corp: number; cov: number; ft: number; stopped: 'time' | 'runs' | 'crash' | 'signal' };
+  | { event: 'done'; execs: number; seconds: number; crashes: { signature: string; file: string | null; execs_to_find: number; seconds_to_find: number }[]; corp: number; cov: number; ft: number; stopped: 'time' | 'runs' | 'crash' | 'signal';
+    /** The final share of each kind of new schedule (ScheduleArms): which schedules broke this harness. */
+    schedules: { schedule: string; share: number }[] };
 
 interface Entry {
   readonly payload: Uint8Array;
@@ -271,6 +273,7 @@ export class Fuzzer {
     const seconds = this.seconds();
     this.onEvent({
       event: 'done', execs: this.execs, seconds, corp: this.corpus.length, cov: this.coverage.slots, ft: this.coverage.features, stopped,
+      schedules: this.scheduleShares().map((x) => ({ schedule: x.schedule, share: Math.round(x.share * 1000) / 1000 })),
       crashes: this.found.map((c) => ({ signature: c.signature, file: c.file, execs_to_find: c.execs_to_find, seconds_to_find: c.seconds_to_find })),
     });
     return { execs: this.execs, seconds, crashes: this.found, corpus: this.corpus.length };

@@ -122,6 +122,11 @@ test('fuzz --json without a crash: JSON events, a final done, exit 0', async (t)
   t.is(typeof done.seconds, 'number');
   t.deepEqual(done.crashes, []);
   t.is(done.stopped, 'runs');
+  // The kinds of schedules and their final shares: nine, summing to 1; nothing failed, so the prior (a quarter preemptions).
+  const schedules = done.schedules as { schedule: string; share: number }[];
+  t.is(schedules.length, 9);
+  t.deepEqual(schedules[0], { schedule: 'preemptions', share: 0.25 });
+  t.true(Math.abs(schedules.reduce((a, x) => a + x.share, 0) - 1) < 0.01);
   t.deepEqual(ev.filter((e) => e.event === 'crash'), []);
   // Kept inputs are in the corpus directory, as MMF files named by their sha1.
   const files = readdirSync(corpus);
@@ -138,7 +143,8 @@ test('fuzz without --json: libFuzzer-shaped lines on stderr, a summary on stdout
   t.deepEqual(r.out, ['no crashes found']);
   t.regex(r.err[0]!, /^INFO: fuzzing harness unsync \(strategy bytes, seed 3\); all switches on; 0 corpus inputs$/);
   t.true(r.err.some((l) => /^#\d+\tNEW \tcov: \d+ ft: \d+ corp: \d+\/\d+b exec\/s: \d+ crashes: 0$/.test(l)));
-  t.regex(r.err[r.err.length - 1]!, /^Done 50 runs in [\d.]+ s \(runs\); corp: \d+, cov: \d+, ft: \d+$/);
+  t.regex(r.err[r.err.length - 2]!, /^Done 50 runs in [\d.]+ s \(runs\); corp: \d+, cov: \d+, ft: \d+$/);
+  t.is(r.err[r.err.length - 1]!, 'Schedules most used (steered by failures): preemptions 25%, random switches at 4/256 9%, random switches at 8/256 9%');
 });
 
 test('fuzz --json with a crash: crash event and file, exit 1; a rerun reports it as a duplicate', async (t) => {
