@@ -75,7 +75,7 @@ export function printer(json: boolean, out: (s: string) => void, err: (s: string
       case 'done': {
         err(`Done ${e.execs} runs in ${e.seconds.toFixed(1)} s (${e.stopped}); corp: ${e.corp}, cov: ${e.cov}, ft: ${e.ft}`);
         const top = [...e.schedules].sort((a, b) => b.share - a.share).slice(0, 3);
-        err(`Schedules most used (steered by failures): ${top.map((x) => `${x.schedule} ${Math.round(100 * x.share)}%`).join(', ')}`);
+        if (top.length > 0) err(`Schedules most used (steered by failures): ${top.map((x) => `${x.schedule} ${Math.round(100 * x.share)}%`).join(', ')}`);
         if (e.crashes.length === 0) out('no crashes found');
         for (const c of e.crashes) out(`CRASH ${c.signature}\n  found after ${c.execs_to_find} execs, ${c.seconds_to_find.toFixed(2)} s${c.file === null ? '' : `\n  ${c.file}`}`);
         break;

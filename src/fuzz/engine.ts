@@ -118,7 +118,7 @@ export type FuzzEvent =
   | { event: 'bad-input'; file: string; why: string }
   | { event: 'model-error'; message: string; execs: number }
   | { event: 'done'; execs: number; seconds: number; crashes: { signature: string; file: string | null; execs_to_find: number; seconds_to_find: number }[]; corp: number; cov: number; ft: number; stopped: 'time' | 'runs' | 'crash' | 'signal';
-    /** The final share of each kind of new schedule (ScheduleArms): which schedules broke this harness. */
+    /** The final share of each kind of new schedule (ScheduleArms): which schedules broke this harness; empty when not steered (no feedback, or adaptSchedules off). */
     schedules: { schedule: string; share: number }[] };
 
 interface Entry {
@@ -180,7 +180,8 @@ export class Fuzzer {
     this.rng = seedrandom.xor4096(`mmufuzz:${this.opts.seed}`);
     this.mutator = new Mutator(harness, this.rng);
     this.sharesTotal = INPUT_KINDS.reduce((sum, k) => sum + this.opts.inputShares[k], 0);
-    this.arms = new ScheduleArms(this.opts.preemptionsShare, RANDOM_RATES, this.opts.feedback && this.opts.adaptSchedules);
+    // Only the bytes strategy runs the schedules the arms pick (random and PCT replace them).
+    this.arms = new ScheduleArms(this.opts.preemptionsShare, RANDOM_RATES, this.opts.strategy === 'bytes' && this.opts.feedback && this.opts.adaptSchedules);
     this.store = new CorpusStore(this.opts.corpusDirs);
     this.crashStore = this.opts.crashDir === null ? null : new CrashStore(this.opts.crashDir, harness.name);
   }
@@ -273,7 +274,7 @@ export class Fuzzer {
     const seconds = this.seconds();
     this.onEvent({
       event: 'done', execs: this.execs, seconds, corp: this.corpus.length, cov: this.coverage.slots, ft: this.coverage.features, stopped,
-      schedules: this.scheduleShares().map((x) => ({ schedule: x.schedule, share: Math.round(x.share * 1000) / 1000 })),
+      schedules: this.arms.adaptive ? this.scheduleShares().map((x) => ({ schedule: x.schedule, share: Math.round(x.share * 1000) / 1000 })) : [],
       crashes: this.found.map((c) => ({ signature: c.signature, file: c.file, execs_to_find: c.execs_to_find, seconds_to_find: c.seconds_to_find })),
     });
     return { execs: this.execs, seconds, crashes: this.found, corpus: this.corpus.length };

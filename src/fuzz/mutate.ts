@@ -37,9 +37,6 @@ export interface DecisionSpan {
   readonly hi: number;
 }
 
-/** How a generated input schedules its threads (see Mutator.generate). */
-export type ScheduleShape = ScheduleArm['shape'];
-
 export class Mutator {
   constructor(private readonly h: Harness, private readonly rng: seedrandom.PRNG) {}
 

@@ -136,6 +136,14 @@ test('fuzz --json without a crash: JSON events, a final done, exit 0', async (t)
   t.deepEqual(readdirSync(join(crashes, 'unsync')), []);
 });
 
+test('fuzz --strategy random: the done event reports no schedule shares (nothing steers them)', async (t) => {
+  const dir = tempDir(t);
+  const r = await run(['fuzz', 'unsync', '--crashes', dir, '--runs', '30', '--strategy', 'random', '--json']);
+  t.is(r.code, 0);
+  const done = events(r.out).find((e) => e.event === 'done')!;
+  t.deepEqual(done.schedules, []);
+});
+
 test('fuzz without --json: libFuzzer-shaped lines on stderr, a summary on stdout', async (t) => {
   const dir = tempDir(t);
   const r = await run(['fuzz', 'unsync', '--crashes', dir, '--runs', '50', '--seed', '3']);
