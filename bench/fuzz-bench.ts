@@ -158,9 +158,11 @@ export interface FuzzBenchResult {
 /** Seeds after which a tool that has found nothing is stopped (each further seed would cost the whole cap). */
 export const GIVE_UP_AFTER = 5;
 
-export function benchSeeds(quick: boolean): { inProcess: number[]; jsfuzz: number[]; cap: number } {
+export function benchSeeds(quick: boolean, inProcess?: number): { inProcess: number[]; jsfuzz: number[]; cap: number } {
   const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
-  return quick ? { inProcess: range(3), jsfuzz: range(3), cap: 8 } : { inProcess: range(31), jsfuzz: range(5), cap: 60 };
+  const plan = quick ? { inProcess: range(3), jsfuzz: range(3), cap: 8 } : { inProcess: range(31), jsfuzz: range(5), cap: 60 };
+  // `inProcess` (--seeds): more seeds for a steadier median; jsfuzz keeps its few (a process per trial).
+  return inProcess === undefined ? plan : { ...plan, inProcess: range(inProcess) };
 }
 
 /** The 25th and 75th percentiles (not found counts as infinite), for the spread of a trial set. */
@@ -179,8 +181,8 @@ export interface FuzzBenchParts {
   readonly speed: boolean;
 }
 
-export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, log: (s: string) => void = console.log, parts: FuzzBenchParts = { races: true, speed: true }): Promise<FuzzBenchResult> {
-  const plan = benchSeeds(quick);
+export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, log: (s: string) => void = console.log, parts: FuzzBenchParts = { races: true, speed: true }, seeds?: number): Promise<FuzzBenchResult> {
+  const plan = benchSeeds(quick, seeds);
   const cap = plan.cap;
   const races: FuzzBenchResult['races'] = [];
   for (const race of parts.races ? RACES : []) {

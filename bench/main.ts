@@ -1,44 +1,52 @@
 /**
- * `npm run bench -- [suite...] [--quick] [--json FILE]`: runs benchmark
- * suites and prints their tables. Suites: `runtime` (the bare scheduler),
- * `fuzz` (both of: `races`, time to first crash per seed race for mmufuzz
- * and its baselines; `speed`, executions per second per harness: the
+ * `npm run bench -- [suite...] [--quick] [--seeds N] [--tools LIST] [--json FILE]`:
+ * runs benchmark suites and prints their tables. Suites: `runtime` (the bare
+ * scheduler), `fuzz` (both of: `races`, time to first crash per seed race for
+ * mmufuzz and its baselines; `speed`, executions per second per harness: the
  * engine in process, and the CLI with a corpus directory as one process and
  * with --workers 2). The default is `runtime` and `fuzz`.
- * `--tools mmufuzz,random,pct,jsfuzz` picks the tools of `races`.
  * `hitrate` (not in the default): the first-hit rate of each race over
  * 40 seeds x 1500 executions (3 x 500 with --quick), for tuning.
+ * `--tools mmufuzz,random,pct,jsfuzz` picks the tools of `races` and
+ * `hitrate`; `--seeds N` the number of seeds per in-process tool.
  */
 import { writeFileSync, renameSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench } from './fuzz-bench';
 import { hitRates } from './hit-rate';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
 const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate'] as const;
 
-async function main(argv: string[]): Promise<number> {
-  const quick = argv.includes('--quick');
-  const ji = argv.indexOf('--json');
-  const jsonFile = ji >= 0 ? argv[ji + 1] : undefined;
-  if (ji >= 0 && jsonFile === undefined) {
-    console.error('bench: --json needs a file name');
-    return 2;
-  }
-  const ti = argv.indexOf('--tools');
-  const tools = ti >= 0 ? (argv[ti + 1] ?? '').split(',') : [...TOOLS];
+interface BenchOptions {
+  quick: boolean;
+  json?: string;
+  tools: Tool[];
+  seeds?: number;
+}
+
+function parseTools(v: string): Tool[] {
+  const tools = v.split(',');
   for (const t of tools) {
-    if (!(TOOLS as readonly string[]).includes(t)) {
-      console.error(`bench: unknown tool '${t}' (known: ${TOOLS.join(', ')})`);
-      return 2;
-    }
+    if (!(TOOLS as readonly string[]).includes(t)) throw new InvalidArgumentError(`unknown tool '${t}' (known: ${TOOLS.join(', ')})`);
   }
-  const names = argv.filter((a, i) => !a.startsWith('--') && !(ji >= 0 && i === ji + 1) && !(ti >= 0 && i === ti + 1));
+  return tools as Tool[];
+}
+
+function parseSeeds(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
+  return n;
+}
+
+async function runSuites(names: string[], o: BenchOptions): Promise<number> {
   for (const n of names) {
     if (!(SUITES as readonly string[]).includes(n)) {
       console.error(`bench: unknown suite '${n}' (known: ${SUITES.join(', ')})`);
       return 2;
     }
   }
+  const { quick, tools } = o;
   const run = names.length === 0 ? ['runtime', 'fuzz'] : names;
   const results: Record<string, unknown> = {};
   for (const s of run) {
@@ -48,26 +56,54 @@ async function main(argv: string[]): Promise<number> {
       results.runtime = rows;
     }
     if (s === 'hitrate') {
-      const [seeds, runs] = quick ? [3, 500] : [40, 1500];
+      const seeds = o.seeds ?? (quick ? 3 : 40);
+      const runs = quick ? 500 : 1500;
       console.log(`hitrate: first-hit rate (seeds found / executions to each first target crash), ${seeds} seeds x ${runs} executions`);
       const inProcess = tools.filter((t): t is Exclude<Tool, 'jsfuzz'> => t !== 'jsfuzz');
       results.hitrate = hitRates(seeds, runs, inProcess);
     }
     if (s === 'fuzz' || s === 'races' || s === 'speed') {
       const parts = { races: s !== 'speed', speed: s !== 'races' };
-      const plan = benchSeeds(quick);
+      const plan = benchSeeds(quick, o.seeds);
       if (parts.races) console.log(`fuzz: time to first crash per seed race (${plan.inProcess.length} seeds in process, ${plan.jsfuzz.length} for jsfuzz, ${plan.cap} s cap)`);
-      const r = await fuzzBench(quick, tools as Tool[], console.log, parts);
+      const r = await fuzzBench(quick, tools, console.log, parts, o.seeds);
       printFuzzBench(r);
       results[s] = r;
     }
   }
-  if (jsonFile !== undefined) {
-    const tmp = `${jsonFile}.tmp`;
+  if (o.json !== undefined) {
+    const tmp = `${o.json}.tmp`;
     writeFileSync(tmp, JSON.stringify(results, null, 2) + '\n');
-    renameSync(tmp, jsonFile);
+    renameSync(tmp, o.json);
   }
   return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let result: Promise<number> = Promise.resolve(0);
+  const program = new Command('bench')
+    .description('mmufuzz benchmarks: scheduler speed, time to each seed race, executions per second, first-hit rates')
+    .argument('[suites...]', `${SUITES.join(', ')} (default: runtime fuzz)`)
+    .option('--quick', 'few seeds and short caps (under 5 minutes for the default suites)', false)
+    .option('--json <file>', 'also write the results as JSON (temp file, then rename)')
+    .option('--tools <list>', `tools of races and hitrate, comma-separated (${TOOLS.join(',')})`, parseTools, [...TOOLS])
+    .option('--seeds <n>', 'seeds per in-process tool for races and hitrate (default 31 and 40; 3 with --quick)', parseSeeds)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      // One line, prefixed: commander's "error: ..." becomes "bench: ...".
+      writeErr: (s) => process.stderr.write(`bench: ${s.replace(/^error: /, '').trim()}\n`),
+    })
+    .action((names: string[], o: BenchOptions) => {
+      result = runSuites(names, o);
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  return result;
 }
 
 main(process.argv.slice(2)).then((c) => {

@@ -32,6 +32,11 @@ test('seed plan: at least 5 seeds per tool in a full run, 3 in a quick one; give
   t.true(full.inProcess.length >= 5 && full.jsfuzz.length >= 5);
   t.is(full.cap, 60);
   t.deepEqual(benchSeeds(true).inProcess, [1, 2, 3]);
+  // --seeds: more in-process seeds; jsfuzz and the cap stay.
+  const more = benchSeeds(false, 101);
+  t.is(more.inProcess.length, 101);
+  t.deepEqual(more.jsfuzz, full.jsfuzz);
+  t.is(more.cap, full.cap);
   t.is(GIVE_UP_AFTER, 5);
   t.true(new Set(full.inProcess).size === full.inProcess.length, 'distinct seeds');
 });
@@ -46,7 +51,7 @@ test('an in-process trial finds the seed 004 race and names its signature', (t) 
 
 test('npm run bench rejects an unknown suite or tool with one line and exit 2', (t) => {
   const main = join(__dirname, '..', '..', 'bench', 'main.js');
-  for (const args of [['nosuch'], ['races', '--tools', 'mmufuzz,afl'], ['--json']]) {
+  for (const args of [['nosuch'], ['races', '--tools', 'mmufuzz,afl'], ['--json'], ['hitrate', '--seeds', '0'], ['--nosuch']]) {
     const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
     t.is(r.status, 2, args.join(' '));
     t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
