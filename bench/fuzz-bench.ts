@@ -148,15 +148,16 @@ export interface FuzzBenchResult {
   readonly throughput: { harness: string; side: string; execs_per_second: number; cli_execs_per_second: number | null; workers2_execs_per_second: number | null }[];
 }
 
+/** Seeds after which a tool that has found nothing is stopped (each further seed would cost the whole cap). */
+export const GIVE_UP_AFTER = 5;
+
 /**
  * Seeds per trial set. Times to first crash vary by 3x or more from seed to
  * seed (one lucky program decides: random walk's median on seed 000 was 157
  * executions over seeds 1-21 and 418 over seeds 22-42), so the in-process
- * tools get 31 seeds in a full run; jsfuzz, a process per trial, gets the
- * required 5.
+ * tools get 31 seeds in a full run (`inProcess`, from --seeds, sets more);
+ * jsfuzz, a process per trial, gets the required 5.
  */
-/** Seeds after which a tool that has found nothing is stopped (each further seed would cost the whole cap). */
-export const GIVE_UP_AFTER = 5;
 
 export function benchSeeds(quick: boolean, inProcess?: number): { inProcess: number[]; jsfuzz: number[]; cap: number } {
   const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);

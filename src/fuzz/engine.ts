@@ -18,7 +18,7 @@ import { GlobalCoverage } from './coverage';
 import { type Harness, type HarnessConfig, describeProgram } from './harness';
 import { type DecisionSpan, Mutator, RANDOM_RATES } from './mutate';
 import { type Scenario, scenarioSource } from './scenario';
-import { type ScheduleArm, ScheduleArms } from './schedule-arms';
+import { ScheduleArms } from './schedule-arms';
 
 export type Strategy = 'bytes' | 'random' | 'pct';
 
@@ -146,8 +146,6 @@ export class Fuzzer {
   private readonly sharesTotal: number;
   /** The kinds of new schedules, steered by failures (feedback runs only). */
   private readonly arms: ScheduleArms;
-  /** The arm of the input being run, or -1 (a mutation or a corpus replay). */
-  private armRunning = -1;
   private readonly coverage = new GlobalCoverage(1 << FEATURE_MAP_BITS);
   private readonly fm = new FeatureMap();
   private readonly corpus: Entry[] = [];
@@ -238,9 +236,8 @@ export class Fuzzer {
       // A few generated inputs to start from (libFuzzer-style: no seed corpus needed).
       for (let i = 0; i < 32 && stopped === null; i++) {
         this.lastMutation = 'generated input';
-        const crashed = this.runOne(this.randomInput(), true);
-        this.armRunning = -1;
-        if (crashed && this.opts.stopOnCrash) stopped = 'crash';
+        const arm = this.arms.pick(this.rng());
+        if (this.runOne(this.mutator.generate(this.span(), this.arms.arms[arm]!), true, arm) && this.opts.stopOnCrash) stopped = 'crash';
       }
     }
     return stopped;
@@ -252,20 +249,23 @@ export class Fuzzer {
     if (this.opts.runs > 0 && this.execs >= this.opts.runs) return 'runs';
     if (this.opts.maxTotalTime > 0 && this.seconds() >= this.opts.maxTotalTime) return 'time';
     let payload: Uint8Array;
+    // The kind of schedule of a generated or rescheduled input (ScheduleArms), -1 for a mutation.
+    let arm = -1;
     // Without feedback every input is generated (the baselines replace its schedule with their own).
     const kind = this.opts.feedback ? this.inputKind() : 'generate';
     if (kind === 'mutate' || kind === 'reschedule') {
       const parent = this.pick();
       const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
-      const m = kind === 'reschedule' ? this.mutator.reschedule(parent.payload, parent.span, this.pickArm()) : this.mutator.mutate(parent.payload, other, parent.span);
+      if (kind === 'reschedule') arm = this.arms.pick(this.rng());
+      const m = arm >= 0 ? this.mutator.reschedule(parent.payload, parent.span, this.arms.arms[arm]!) : this.mutator.mutate(parent.payload, other, parent.span);
       payload = m.bytes;
       this.lastMutation = m.how;
     } else {
-      payload = this.mutator.generate(this.span(), this.pickArm());
-      this.lastMutation = this.opts.feedback ? `generated input (${this.describeArm()})` : 'random input';
+      arm = this.arms.pick(this.rng());
+      payload = this.mutator.generate(this.span(), this.arms.arms[arm]!);
+      this.lastMutation = this.opts.feedback ? `generated input (${this.describeArm(arm)})` : 'random input';
     }
-    const crashed = this.runOne(payload, true);
-    this.armRunning = -1;
+    const crashed = this.runOne(payload, true, arm);
     this.housekeeping();
     return crashed && this.opts.stopOnCrash ? 'crash' : null;
   }
@@ -280,8 +280,12 @@ export class Fuzzer {
     return { execs: this.execs, seconds, crashes: this.found, corpus: this.corpus.length };
   }
 
-  /** Runs one payload; keeps it if new; handles a failure. Returns true on a new crash. */
-  private runOne(payload: Uint8Array, keep: boolean): boolean {
+  /**
+   * Runs one payload; keeps it if new; handles a failure. Returns true on a
+   * new crash. `arm`: the ScheduleArms kind its schedule came from (-1: none,
+   * a mutation or a replay), credited with the outcome.
+   */
+  private runOne(payload: Uint8Array, keep: boolean, arm = -1): boolean {
     const s = decode(this.harness, payload);
     this.fm.clear();
     let outcome: Outcome;
@@ -297,7 +301,7 @@ export class Fuzzer {
     }
     this.execs++;
     this.observeSpan(outcome);
-    if (this.armRunning >= 0) this.arms.record(this.armRunning, outcome.failure !== null);
+    if (arm >= 0) this.arms.record(arm, outcome.failure !== null);
     const fresh = this.coverage.novelty(this.fm, true);
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm);
@@ -443,22 +447,7 @@ export class Fuzzer {
     return this.corpus[lo]!;
   }
 
-  /**
-   * A fresh input (Mutator.generate): random programs and a schedule placed
-   * in the recent decision span. The baselines run its programs under their
-   * own schedulers.
-   */
-  private randomInput(): Uint8Array {
-    return this.mutator.generate(this.span(), this.pickArm());
-  }
-
-  /** Picks the kind of a new schedule; the execution that runs it is recorded against it (runOne). */
-  private pickArm(): ScheduleArm {
-    this.armRunning = this.arms.pick(this.rng());
-    return this.arms.arms[this.armRunning]!;
-  }
-
-  private describeArm(i = this.armRunning): string {
+  private describeArm(i: number): string {
     const a = this.arms.arms[i]!;
     return a.shape === 'preemptions' ? 'preemptions' : `random switches at ${a.rate}/256`;
   }

@@ -15,12 +15,12 @@ import type { ScheduleArm } from './schedule-arms';
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 127, 128, 255];
 export const MAX_INPUT = 512;
 /**
- * Rates of random switches the mutators and generators pick from (out of 256
- * per decision), mostly spaced by powers of two: each seed race has its best
- * rate somewhere between 4 (a long serial window: seed 001) and 64 or more
- * (two short critical sections: seeds 000, 003); see bench/README.md. A
- * bandit that moved the shares by new-feature yield learned nothing (every
- * rate finds new features about as often), so the draw is uniform.
+ * Rates of random switches (out of 256 per decision), mostly spaced by powers
+ * of two: each seed race has its best rate somewhere between 4 (a long
+ * serial window: seed 001) and 64 or more (two short critical sections:
+ * seeds 000, 003); see bench/README.md. Mutation's change-walk draws from
+ * them uniformly (0 included: back to serial); new schedules draw the
+ * non-zero ones through ScheduleArms, steered by failures.
  */
 export const WALK_RATES = [0, 0, 4, 8, 16, 32, 64, 128, 192, 255];
 /** The non-zero rates: the random-switch arms of new schedules (ScheduleArms). */
@@ -100,11 +100,11 @@ export class Mutator {
 
   /**
    * The same programs under a whole new schedule from `arm` (the caller
-   * picks it, as for generate) with fresh model choices. A corpus entry's programs are what feedback selected; a
-   * fresh schedule tries them under another interleaving. Local schedule
-   * changes (a preemption added or moved, a new random-switch seed) are
-   * mutate's; as reschedules they found first crashes less often than whole
-   * new schedules (bench/README.md).
+   * picks it, as for generate) with fresh model choices. A corpus entry's
+   * programs are what feedback selected; a fresh schedule tries them under
+   * another interleaving. Local schedule changes (a preemption added or
+   * moved, a new random-switch seed) are mutate's; as reschedules they found
+   * first crashes less often than whole new schedules (bench/README.md).
    */
   reschedule(base: Uint8Array, span: DecisionSpan, arm: ScheduleArm): { bytes: Uint8Array; how: string } {
     const s = decode(this.h, base);

@@ -34,7 +34,8 @@ export class ScheduleArms {
   private readonly failures: Float64Array;
   private totalPulls = 0;
   private totalFailures = 0;
-  private readonly weights: Float64Array;
+  /** The current shares, recomputed in place before each pick (no allocation per execution). */
+  private readonly current: Float64Array;
 
   /**
    * `preemptionsShare`: the prior share of the preemptions shape; the rest is
@@ -46,14 +47,23 @@ export class ScheduleArms {
     this.prior = [p, ...rates.map(() => (1 - p) / Math.max(1, rates.length))];
     this.pulls = new Float64Array(this.arms.length);
     this.failures = new Float64Array(this.arms.length);
-    this.weights = new Float64Array(this.arms.length);
+    this.current = Float64Array.from(this.prior);
   }
 
   /** The current share of each arm (they sum to 1). */
   shares(): number[] {
-    if (!this.adaptive || this.totalFailures === 0) return [...this.prior];
-    const rate = this.totalFailures / this.totalPulls;
+    return Array.from(this.update());
+  }
+
+  /** Fills `current` with the shares and returns it. */
+  private update(): Float64Array {
+    const s = this.current;
     const n = this.arms.length;
+    if (!this.adaptive || this.totalFailures === 0) {
+      for (let i = 0; i < n; i++) s[i] = this.prior[i]!;
+      return s;
+    }
+    const rate = this.totalFailures / this.totalPulls;
     let total = 0;
     for (let i = 0; i < n; i++) {
       let f = 0;
@@ -62,15 +72,16 @@ export class ScheduleArms {
         f += this.failures[j]!;
         p += this.pulls[j]!;
       }
-      this.weights[i] = this.prior[i]! * ((f + 1) / (p * rate + 1)) ** EXPONENT;
-      total += this.weights[i]!;
+      s[i] = this.prior[i]! * ((f + 1) / (p * rate + 1)) ** EXPONENT;
+      total += s[i]!;
     }
-    return Array.from(this.weights, (w, i) => EXPLORE * this.prior[i]! + (1 - EXPLORE) * (w / total));
+    for (let i = 0; i < n; i++) s[i] = EXPLORE * this.prior[i]! + (1 - EXPLORE) * (s[i]! / total);
+    return s;
   }
 
   /** An arm index, drawn with `u` uniform in [0, 1). */
   pick(u: number): number {
-    const s = this.shares();
+    const s = this.update();
     let x = u;
     for (let i = 0; i < s.length; i++) {
       x -= s[i]!;

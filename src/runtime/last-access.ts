@@ -48,17 +48,20 @@ export class LastAccessTable {
     const oid = oid0 | 0;
     const key = key0 | 0;
     const home = (Math.imul(oid, 0x9e3779b1) ^ Math.imul(key, 0x85ebca6b) ^ (key >>> 15)) & this.mask;
-    let i = home;
-    for (let p = 0; p < MAX_PROBE; p++) {
-      if (this.stamps[i] !== this.epoch) break;
+    // The first free slot of the probe sequence, or its home when all MAX_PROBE are taken.
+    let free = home;
+    for (let p = 0, i = home; p < MAX_PROBE; p++, i = (i + 1) & this.mask) {
+      if (this.stamps[i] !== this.epoch) {
+        free = i;
+        break;
+      }
       if (this.oids[i] === oid && this.keys[i] === key) {
         const prev = this.values[i]!;
         this.values[i] = value;
         return prev;
       }
-      i = (i + 1) & this.mask;
     }
-    if (this.stamps[i] === this.epoch) i = home;
+    const i = free;
     this.stamps[i] = this.epoch;
     this.oids[i] = oid;
     this.keys[i] = key;
