@@ -7,7 +7,7 @@
  * only through the Harness interface; it never imports the model.
  */
 import seedrandom from 'seedrandom';
-import { FEATURE_MAP_BITS, FeatureMap, ModelError, type Outcome, signatureOf } from '../runtime';
+import { FEATURE_MAP_BITS, type Failure, FeatureMap, ModelError, type Outcome, signatureOf } from '../runtime';
 import type { DecisionSource } from '../runtime/decision-source';
 import { renderSwimlanes } from '../report/swimlane';
 import { PctSource, RandomWalkSource, decodePreemptions, encodePreemptions, formatSchedule } from '../strategies';
@@ -79,6 +79,14 @@ export interface FuzzOptions {
   preemptionsShare: number;
   /** Let failures steer the kinds of new schedules (ScheduleArms); false keeps the prior shares. */
   adaptSchedules: boolean;
+  /**
+   * Extensions run after each run that ended in a corrupt state (a failure
+   * at quiescence, duplicates included): its programs with an operation
+   * appended, schedule kept (Mutator.extend). 0: none.
+   */
+  extendTries: number;
+  /** The most executions, as a share of all, that extensions may take (a harness failing at quiescence on most runs must not stall). */
+  extendShare: number;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -98,6 +106,8 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   inputShares: INPUT_SHARES,
   preemptionsShare: 0.25,
   adaptSchedules: true,
+  extendTries: 4,
+  extendShare: 0.2,
 };
 
 export interface FoundCrash {
@@ -172,6 +182,9 @@ export class Fuzzer {
   private spanSeen = false;
   /** Crashes seen whose signature was already stored (by an earlier run or another worker). */
   duplicatesSeen = 0;
+  /** Extensions of runs that ended in a corrupt state, run before anything else (see extendTries). */
+  private readonly pending: { bytes: Uint8Array; how: string }[] = [];
+  private extensionsRun = 0;
 
   constructor(readonly harness: Harness, readonly cfg: HarnessConfig, opts: Partial<FuzzOptions>, readonly onEvent: (e: FuzzEvent) => void) {
     this.opts = { ...DEFAULT_FUZZ_OPTIONS, ...opts };
@@ -253,7 +266,12 @@ export class Fuzzer {
     let arm = -1;
     // Without feedback every input is generated (the baselines replace its schedule with their own).
     const kind = this.opts.feedback ? this.inputKind() : 'generate';
-    if (kind === 'mutate' || kind === 'reschedule') {
+    const ext = this.pending.pop();
+    if (ext !== undefined) {
+      payload = ext.bytes;
+      this.lastMutation = ext.how;
+      this.extensionsRun++;
+    } else if (kind === 'mutate' || kind === 'reschedule') {
       const parent = this.pick();
       const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
       if (kind === 'reschedule') arm = this.arms.pick(this.rng());
@@ -312,7 +330,28 @@ export class Fuzzer {
       this.onEvent({ event: 'new', ...this.stats() });
     }
     if (outcome.failure === null) return false;
+    if (outcome.failure.step < 0) this.queueExtensions(payload, outcome.failure);
     return this.onFailure(s, payload, outcome);
+  }
+
+  /**
+   * A run that ended in a corrupt state — an invariant broken at quiescence,
+   * after every thread finished — says nothing yet of what the corruption
+   * leads to. Its extensions (Mutator.extend) let the threads go on from
+   * it: seed 000's lost unsync_children update (INVARIANT unsync-count)
+   * becomes the underflow WARN when a sync follows, in about 5% of
+   * extensions against 0.2% of fresh inputs (bench/README.md). Only where
+   * schedules come from the input (bytes with feedback), and within
+   * extendShare of all executions.
+   */
+  private queueExtensions(payload: Uint8Array, f: Failure): void {
+    if (this.opts.strategy !== 'bytes' || !this.opts.feedback || this.opts.extendTries <= 0) return;
+    if (this.extensionsRun + this.pending.length >= this.opts.extendShare * (this.execs + 1)) return;
+    for (let i = 0; i < this.opts.extendTries; i++) {
+      const e = this.mutator.extend(payload, i % 2 === 0 ? 'each' : 'one');
+      if (e === null) return;
+      this.pending.push({ bytes: e.bytes, how: `${e.how} after ${signatureOf(f)}` });
+    }
   }
 
   /** Folds a run's decision span into the running average that generated inputs use. */

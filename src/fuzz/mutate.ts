@@ -111,6 +111,29 @@ export class Mutator {
     return { bytes: encode(this.h, { ...s, choices: this.randomChoices(), ...this.freshSchedule(span, arm) }), how: `new-schedule(${arm.shape})` };
   }
 
+  /**
+   * The same input with one random operation appended to the end of a
+   * program: of one random slot (`one`) or of every slot (`each`), skipping
+   * programs already at their slot's maxOps. Configuration, schedule, random
+   * switches and choices are kept, so the run up to the new operations
+   * replays as before (until its decisions diverge). For a run that ended
+   * in a corrupt state (an end-of-run invariant): what does the corruption
+   * lead to when the threads go on? Null when no program has room.
+   */
+  extend(base: Uint8Array, where: 'one' | 'each'): { bytes: Uint8Array; how: string } | null {
+    const s = decode(this.h, base);
+    const room: number[] = [];
+    for (let i = 0; i < this.h.slots.length; i++) {
+      const spec = this.h.slots[i]!;
+      if (spec.ops.length > 0 && s.programs[i]!.length < spec.maxOps) room.push(i);
+    }
+    if (room.length === 0) return null;
+    const programs = s.programs.map((p) => [...p]);
+    const slots = where === 'each' ? room : [room[this.int(room.length)]!];
+    for (const i of slots) programs[i]!.push(this.randomOp(i));
+    return { bytes: encode(this.h, { ...s, programs }), how: `extend(${where === 'each' ? 'every program' : this.h.slots[slots[0]!]!.name})` };
+  }
+
   /** One mutated payload derived from `base` (and, for splices, `other`); preemptions go inside `span`, the parent's decision span. */
   mutate(base: Uint8Array, other: Uint8Array | null, span: DecisionSpan = { lo: 0, hi: 600 }): { bytes: Uint8Array; how: string } {
     const rounds = 1 + this.int(3);

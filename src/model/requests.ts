@@ -6,13 +6,13 @@
  * mode). It never waits for a vCPU that is outside guest mode.
  */
 import type { SimThread, Step } from '../runtime';
-import { label } from '../runtime/label-memo';
+import { callLabel, label } from '../runtime/label-memo';
 import type { Kvm } from './kvm';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, OUTSIDE_GUEST_MODE, type Vcpu, WAIT_REQUESTS, requestNames } from './vcpu';
 
 /** `kvm_make_request(req, vcpu)`: an atomic set_bit (one step). */
 export function* kvm_make_request(t: SimThread, vcpu: Vcpu, req: number, fn: string): Step {
-  yield label(fn, `kvm_make_request(${requestNames(req)})`);
+  yield callLabel(fn, 'kvm_make_request', req, requestNames);
   t.store(vcpu, 'requests', vcpu.requests | req);
 }
 
@@ -21,7 +21,7 @@ export function* kvm_make_all_cpus_request(t: SimThread, kvm: Kvm, req: number, 
   const wait = (req & WAIT_REQUESTS) !== 0;
   const kicked: { vcpu: Vcpu; exits: number }[] = [];
   for (const vcpu of kvm.vcpus) {
-    yield label(fn, `kvm_make_request(${requestNames(req)})`);
+    yield callLabel(fn, 'kvm_make_request', req, requestNames);
     t.store(vcpu, 'requests', vcpu.requests | req);
     // kvm_request_needs_ipi: kvm_vcpu_exiting_guest_mode = cmpxchg(mode, IN_GUEST_MODE, EXITING_GUEST_MODE)
     yield label(fn, 'kvm_vcpu_exiting_guest_mode(vcpu.mode)');

@@ -6,7 +6,7 @@
  * at all times except in guest mode, and can be preempted at any step
  * outside guest mode.
  */
-import { label, type SimThread, type Step, spinPoint } from '../runtime';
+import { callLabel, type SimThread, type Step, spinPoint } from '../runtime';
 import { kvm_vcpu_update_apicv } from './apicv';
 import type { Kvm } from './kvm';
 import { APIC_DEFAULT_GFN } from './memslots';
@@ -121,13 +121,13 @@ function* vcpu_enter_guest(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
 
 /** `kvm_check_request`: test and clear one request bit (one atomic step). */
 function* kvm_check_request(t: SimThread, vcpu: Vcpu, req: number, name: string): Step {
-  yield label('vcpu_enter_guest', `kvm_check_request(${name})`);
+  yield callLabel('vcpu_enter_guest', 'kvm_check_request', name);
   t.store(vcpu, 'requests', vcpu.requests & ~req);
 }
 
 /** VM-exit: leave guest mode, re-enter the SRCU read section. */
 function* vm_exit(t: SimThread, kvm: Kvm, vcpu: Vcpu, why: string): Step {
-  yield label('vcpu_enter_guest', `vm_exit(${why})`);
+  yield callLabel('vcpu_enter_guest', 'vm_exit', why);
   t.store(vcpu, 'mode', OUTSIDE_GUEST_MODE);
   t.store(vcpu, 'exits', vcpu.exits + 1);
   vcpu.srcu_idx = yield* kvm.srcu.readLock(t, 'vcpu_enter_guest');

@@ -9,7 +9,7 @@ export type { Failure, FailureKind } from './failure';
 export { FEATURE_MAP_BITS, FeatureMap, hashString, mixHash } from './features';
 export { KObject } from './kobject';
 export { labelAction, labelFunction } from './labels';
-export { label } from './label-memo';
+export { callLabel, label } from './label-memo';
 export { Lock } from './lock';
 export { Lockdep } from './lockdep';
 export type { HeldLock, LockClass } from './lockdep';

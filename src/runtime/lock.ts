@@ -1,6 +1,6 @@
 import type { Blocker, Step } from './blocker';
 import type { Execution } from './execution';
-import { label } from './label-memo';
+import { memberLabel } from './label-memo';
 import type { LockClass } from './lockdep';
 import type { SimThread } from './thread';
 
@@ -30,8 +30,8 @@ export class Lock implements LockClass {
     let s = this.sites.get(fn);
     if (s === undefined) {
       s = {
-        lock: { label: label(fn, `${this.name}.lock`), waitsFor: this.name, ready: () => this.owner === null },
-        unlock: label(fn, `${this.name}.unlock`),
+        lock: { label: memberLabel(fn, this.name, 'lock'), waitsFor: this.name, ready: () => this.owner === null },
+        unlock: memberLabel(fn, this.name, 'unlock'),
       };
       this.sites.set(fn, s);
     }

@@ -1,6 +1,6 @@
 import type { Blocker, Step } from './blocker';
 import type { Execution } from './execution';
-import { label } from './label-memo';
+import { memberLabel } from './label-memo';
 import type { LockClass } from './lockdep';
 import type { SimThread } from './thread';
 
@@ -34,10 +34,10 @@ export class RwLock implements LockClass {
     let s = this.sites.get(fn);
     if (s === undefined) {
       s = {
-        readLock: { label: label(fn, `${this.name}.read_lock`), waitsFor: this.name, ready: () => this.writer === null },
-        writeLock: { label: label(fn, `${this.name}.write_lock`), waitsFor: this.name, ready: () => this.writer === null && this.readers === 0 },
-        readUnlock: label(fn, `${this.name}.read_unlock`),
-        writeUnlock: label(fn, `${this.name}.write_unlock`),
+        readLock: { label: memberLabel(fn, this.name, 'read_lock'), waitsFor: this.name, ready: () => this.writer === null },
+        writeLock: { label: memberLabel(fn, this.name, 'write_lock'), waitsFor: this.name, ready: () => this.writer === null && this.readers === 0 },
+        readUnlock: memberLabel(fn, this.name, 'read_unlock'),
+        writeUnlock: memberLabel(fn, this.name, 'write_unlock'),
       };
       this.sites.set(fn, s);
     }

@@ -1,5 +1,5 @@
 import type { Step } from './blocker';
-import { label } from './label-memo';
+import { callLabel, memberLabel } from './label-memo';
 import type { Execution } from './execution';
 import type { LockClass } from './lockdep';
 import type { SimThread } from './thread';
@@ -20,13 +20,8 @@ export class Srcu implements LockClass {
   /** Active read sections: token -> reader. */
   private readonly active = new Map<number, SimThread>();
   private nextToken = 1;
-  private readonly readLockAction: string;
-  private readonly readUnlockAction: string;
 
-  constructor(readonly ex: Execution, readonly name: string) {
-    this.readLockAction = `${name}.srcu_read_lock`;
-    this.readUnlockAction = `${name}.srcu_read_unlock`;
-  }
+  constructor(readonly ex: Execution, readonly name: string) {}
 
   /** Read sections currently open. */
   get readers(): number {
@@ -35,7 +30,7 @@ export class Srcu implements LockClass {
 
   /** `srcu_read_lock`: a step; returns the token. */
   *readLock(t: SimThread, fn: string): Step<number> {
-    const l = label(fn, this.readLockAction);
+    const l = memberLabel(fn, this.name, 'srcu_read_lock');
     this.ex.lockdep.beforeAcquire(t, this, 'srcu', fn, l);
     yield l;
     const token = this.nextToken++;
@@ -47,7 +42,7 @@ export class Srcu implements LockClass {
 
   /** `srcu_read_unlock`: a step. */
   *readUnlock(t: SimThread, token: number, fn: string): Step {
-    yield label(fn, this.readUnlockAction);
+    yield memberLabel(fn, this.name, 'srcu_read_unlock');
     const owner = this.active.get(token);
     const i = t.held.findIndex((h) => h.lock === this && h.token === token);
     if (owner !== t || i < 0) {
@@ -60,7 +55,7 @@ export class Srcu implements LockClass {
 
   /** `synchronize_srcu` / `synchronize_srcu_expedited`. */
   *synchronize(t: SimThread, fn: string, expedited = true): Step {
-    const l = label(fn, `${expedited ? 'synchronize_srcu_expedited' : 'synchronize_srcu'}(${this.name})`);
+    const l = callLabel(fn, expedited ? 'synchronize_srcu_expedited' : 'synchronize_srcu', this.name);
     this.ex.lockdep.beforeWait(t, this, fn, l);
     const waitFor = [...this.active.keys()];
     yield {

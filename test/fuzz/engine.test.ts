@@ -223,6 +223,70 @@ test('failures steer new schedules: on seed 000\'s harness the frequent-switch r
   t.deepEqual(still.scheduleShares(), before);
 });
 
+/** Runs the toy recording every untraced execution: its scenario and whether it failed at quiescence. */
+function recordRuns(opts: Partial<FuzzOptions>): { s: Scenario; quiescent: boolean }[] {
+  const runs: { s: Scenario; quiescent: boolean }[] = [];
+  const recording: Harness = Object.create(toy) as Harness;
+  recording.execute = (s, cfg, source, o) => {
+    const out = toy.execute(s, cfg, source, o);
+    if (o.trace !== true) runs.push({ s, quiescent: out.failure !== null && out.failure.step < 0 });
+    return out;
+  };
+  fuzz(recording, toy.configure([], []), { seed: 4, runs: 2000, ...opts });
+  return runs;
+}
+
+/** Is `b` an extension of `a` (Mutator.extend): the same schedule and choices, each program a prefix of b's, at least one op more? */
+function extends_(a: Scenario, b: Scenario): boolean {
+  if (a.config !== b.config || a.walkSeed !== b.walkSeed || a.walkRate !== b.walkRate) return false;
+  if (Buffer.compare(Buffer.from(a.schedule), Buffer.from(b.schedule)) !== 0 || Buffer.compare(Buffer.from(a.choices), Buffer.from(b.choices)) !== 0) return false;
+  let more = 0;
+  for (let k = 0; k < a.programs.length; k++) {
+    const pa = a.programs[k]!;
+    const pb = b.programs[k]!;
+    if (pb.length < pa.length || JSON.stringify(pb.slice(0, pa.length)) !== JSON.stringify(pa)) return false;
+    more += pb.length - pa.length;
+  }
+  return more > 0;
+}
+
+test('a run that ends in a corrupt state is extended: the next executions append operations and keep its schedule', (t) => {
+  // No share bound here: every extensible failure gets its extensions.
+  const runs = recordRuns({ extendShare: 1 });
+  let failing = 0;
+  let followed = 0;
+  for (let i = 0; i + 1 < runs.length; i++) {
+    const r = runs[i]!;
+    if (!r.quiescent) continue;
+    // Only a failure whose programs have room can be extended (the toy's programs hold 2 ops).
+    if (r.s.programs.every((p) => p.length >= 2)) continue;
+    failing++;
+    if (extends_(r.s, runs[i + 1]!.s)) followed++;
+  }
+  t.true(failing > 20, `${failing} extensible failures`);
+  // Each is followed by one of its extensions (except in the 32 generated inputs a run starts with).
+  t.true(followed > 0.9 * failing, `${followed} of ${failing} extensible failures followed by an extension`);
+});
+
+test('extensions take at most extendShare of the executions', (t) => {
+  const count = (runs: { s: Scenario; quiescent: boolean }[]) =>
+    runs.filter((r, i) => runs.slice(Math.max(0, i - 8), i).some((p) => p.quiescent && extends_(p.s, r.s))).length;
+  const unbounded = recordRuns({ extendShare: 1 });
+  const bounded = recordRuns({});
+  t.true(count(unbounded) > 0.3 * unbounded.length, `unbounded: ${count(unbounded)} of ${unbounded.length}`);
+  t.true(count(bounded) <= 0.2 * bounded.length + 8, `${count(bounded)} of ${bounded.length} executions are extensions (bound: 20%)`);
+  t.true(count(bounded) > 0.1 * bounded.length, `${count(bounded)} of ${bounded.length}: the bound is used`);
+});
+
+test('no extensions when extendTries is 0, nor for the baselines', (t) => {
+  for (const opts of [{ extendTries: 0 }, { strategy: 'random' as const, feedback: false }, { strategy: 'pct' as const, feedback: false }]) {
+    const runs = recordRuns(opts);
+    const followed = runs.filter((r, i) => i > 0 && runs[i - 1]!.quiescent && runs[i - 1]!.s.programs.some((p) => p.length < 2) && extends_(runs[i - 1]!.s, r.s)).length;
+    // A generated input may extend its predecessor by chance, rarely.
+    t.true(followed < 10, `${JSON.stringify(opts)}: ${followed} extensions`);
+  }
+});
+
 test('input kinds: the shares of generated, mutated and rescheduled inputs add up to 1', (t) => {
   t.is(Math.round(INPUT_KINDS.reduce((s, k) => s + INPUT_SHARES[k], 0) * 1e9), 1e9);
   for (const k of INPUT_KINDS) t.true(INPUT_SHARES[k] > 0, k);

@@ -195,3 +195,47 @@ for (const h of HARNESSES) {
     t.true(newChoices > 390, `only ${newChoices} of 400 reschedules drew new choices`);
   });
 }
+
+// ---- extensions ---------------------------------------------------------------------
+
+for (const h of HARNESSES) {
+  test(`${h.name}: extend appends one operation to one program, or to each with room, and keeps everything else`, (t) => {
+    const m = new Mutator(h, seedrandom.xor4096(`extend:${h.name}`));
+    const rng = seedrandom.xor4096(`extend-inputs:${h.name}`);
+    let ones = 0;
+    let eaches = 0;
+    for (let i = 0; i < 300; i++) {
+      const base = encode(h, decode(h, randomBytes(rng, 80)));
+      const s0 = decode(h, base);
+      const room = s0.programs.map((p, k) => p.length < h.slots[k]!.maxOps && h.slots[k]!.ops.length > 0);
+      const where = i % 2 === 0 ? 'one' : 'each';
+      const e = m.extend(base, where);
+      if (!room.some((r) => r)) {
+        t.is(e, null, 'no program has room');
+        continue;
+      }
+      t.not(e, null);
+      const s = decode(h, e!.bytes);
+      t.is(s.config, s0.config);
+      t.is(s.walkSeed, s0.walkSeed);
+      t.is(s.walkRate, s0.walkRate);
+      t.deepEqual(s.schedule, s0.schedule);
+      t.deepEqual(s.choices, s0.choices);
+      let grown = 0;
+      s.programs.forEach((p, k) => {
+        const p0 = s0.programs[k]!;
+        t.deepEqual(p.slice(0, p0.length), [...p0], 'the old program is a prefix');
+        t.true(p.length === p0.length || (p.length === p0.length + 1 && room[k]!), 'one op more, only where there was room');
+        if (p.length > p0.length) grown++;
+      });
+      if (where === 'one') {
+        ones++;
+        t.is(grown, 1);
+      } else {
+        eaches++;
+        t.is(grown, room.filter((r) => r).length);
+      }
+    }
+    t.true(ones > 50 && eaches > 50, `${ones} / ${eaches} extensions checked`);
+  });
+}
