@@ -38,13 +38,15 @@ export class ScheduleArms {
   private readonly current: Float64Array;
 
   /**
-   * `preemptionsShare`: the prior share of the preemptions shape; the rest is
-   * split evenly over `rates`. `adaptive` false keeps the prior shares.
+   * `prior`: a weight for the preemptions shape, then one per rate of
+   * `rates` (normalised; a missing or non-positive total falls back to even
+   * weights). `adaptive` false keeps the prior shares.
    */
-  constructor(preemptionsShare: number, rates: readonly number[], readonly adaptive: boolean) {
-    const p = Math.min(1, Math.max(0, preemptionsShare));
+  constructor(prior: readonly number[], rates: readonly number[], readonly adaptive: boolean) {
     this.arms = [{ shape: 'preemptions' }, ...rates.map((rate): ScheduleArm => ({ shape: 'random-switches', rate }))];
-    this.prior = [p, ...rates.map(() => (1 - p) / Math.max(1, rates.length))];
+    const w = this.arms.map((_, i) => Math.max(0, prior[i] ?? 0));
+    const total = w.reduce((a, b) => a + b, 0);
+    this.prior = total > 0 ? w.map((x) => x / total) : w.map(() => 1 / w.length);
     this.pulls = new Float64Array(this.arms.length);
     this.failures = new Float64Array(this.arms.length);
     this.current = Float64Array.from(this.prior);
