@@ -49,8 +49,14 @@ export const INPUT_SHARES: Readonly<Record<InputKind, number>> = { generate: 0.4
  * make a harness fail.
  */
 export const SCHEDULE_PRIOR: readonly number[] = [0.04, 0.08, 0.2, 0.2, 0.06, 0.06, 0.06, 0.22, 0.08];
-/** Execs between full recomputations of corpus weights (new entries are weighed as they arrive). */
+/**
+ * Execs between full recomputations of corpus weights (new entries are
+ * weighed as they arrive): at least REWEIGH_EVERY, and REWEIGH_PER_ENTRY per
+ * corpus entry, since a recomputation reads every entry's feature slots (a
+ * corpus of thousands made it 3% of a run).
+ */
 const REWEIGH_EVERY = 1000;
+const REWEIGH_PER_ENTRY = 4;
 export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
 
 /** Every option of a fuzz run, with defaults in DEFAULT_FUZZ_OPTIONS; the CLI maps flags onto it. */
@@ -176,7 +182,7 @@ export class Fuzzer {
   private readonly crashStore: CrashStore | null;
   private readonly found: FoundCrash[] = [];
   private readonly sigs = new Set<string>();
-  /** Weights of older entries drift as slotFreq grows; they are recomputed at most every REWEIGH_EVERY execs. */
+  /** Weights of older entries drift as slotFreq grows; they are recomputed at most every REWEIGH_EVERY (or REWEIGH_PER_ENTRY per entry) execs. */
   private weightsStale = false;
   private lastReweigh = 0;
   private totalWeight = 0;
@@ -474,7 +480,7 @@ export class Fuzzer {
 
   /** Weighted pick over the corpus. */
   private pick(): Entry {
-    if (this.weightsStale && this.execs - this.lastReweigh >= REWEIGH_EVERY) {
+    if (this.weightsStale && this.execs - this.lastReweigh >= Math.max(REWEIGH_EVERY, REWEIGH_PER_ENTRY * this.corpus.length)) {
       this.totalWeight = 0;
       for (let i = 0; i < this.corpus.length; i++) {
         const e = this.corpus[i]!;
