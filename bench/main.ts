@@ -7,6 +7,9 @@
  * with --workers 2). The default is `runtime` and `fuzz`.
  * `hitrate` (not in the default): the first-hit rate of each race over
  * 40 seeds x 1500 executions (3 x 500 with --quick), for tuning.
+ * `sweep` (not in the default): every document switch, both sides, on its
+ * harness and on mmu, `--minutes M` each (10; 0.05 with --quick), `--jobs N`
+ * cells at a time.
  * `--tools mmufuzz,random,pct,jsfuzz` picks the tools of `races` and
  * `hitrate`; `--seeds N` the number of seeds per in-process tool.
  */
@@ -14,15 +17,18 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench } from './fuzz-bench';
 import { hitRates } from './hit-rate';
+import { sweep, sweepCells } from './sweep';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
-const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate'] as const;
+const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate', 'sweep'] as const;
 
 interface BenchOptions {
   quick: boolean;
   json?: string;
   tools: Tool[];
   seeds?: number;
+  minutes?: number;
+  jobs: number;
 }
 
 function parseTools(v: string): Tool[] {
@@ -31,6 +37,12 @@ function parseTools(v: string): Tool[] {
     if (!(TOOLS as readonly string[]).includes(t)) throw new InvalidArgumentError(`unknown tool '${t}' (known: ${TOOLS.join(', ')})`);
   }
   return tools as Tool[];
+}
+
+function parseMinutes(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of minutes > 0');
+  return n;
 }
 
 function parseSeeds(v: string): number {
@@ -62,6 +74,12 @@ async function runSuites(names: string[], o: BenchOptions): Promise<number> {
       const inProcess = tools.filter((t): t is Exclude<Tool, 'jsfuzz'> => t !== 'jsfuzz');
       results.hitrate = hitRates(seeds, runs, inProcess);
     }
+    if (s === 'sweep') {
+      const minutes = o.minutes ?? (quick ? 0.05 : 10);
+      const cells = sweepCells();
+      console.log(`sweep: ${cells.length} cells x ${minutes} min, ${o.jobs} at a time (seed 1, empty corpus; time / executions to each signature's first crash)`);
+      results.sweep = await sweep(cells, minutes * 60, o.jobs);
+    }
     if (s === 'fuzz' || s === 'races' || s === 'speed') {
       const parts = { races: s !== 'speed', speed: s !== 'races' };
       const plan = benchSeeds(quick, o.seeds);
@@ -88,6 +106,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--json <file>', 'also write the results as JSON (temp file, then rename)')
     .option('--tools <list>', `tools of races and hitrate, comma-separated (${TOOLS.join(',')})`, parseTools, [...TOOLS])
     .option('--seeds <n>', 'seeds per in-process tool for races and hitrate (default 31 and 40; 3 with --quick)', parseSeeds)
+    .option('--minutes <m>', 'minutes per sweep cell (default 10; 0.05 with --quick)', parseMinutes)
+    .option('--jobs <n>', 'sweep cells run at a time, in worker threads', parseSeeds, 1)
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),

@@ -49,9 +49,9 @@ test('an in-process trial finds the seed 004 race and names its signature', (t) 
   t.true(trial.execs! > 0);
 });
 
-test('npm run bench rejects an unknown suite or tool with one line and exit 2', (t) => {
+test('npm run bench rejects an unknown suite or tool, or bad numbers, with one line and exit 2', (t) => {
   const main = join(__dirname, '..', '..', 'bench', 'main.js');
-  for (const args of [['nosuch'], ['races', '--tools', 'mmufuzz,afl'], ['--json'], ['hitrate', '--seeds', '0'], ['--nosuch']]) {
+  for (const args of [['nosuch'], ['races', '--tools', 'mmufuzz,afl'], ['--json'], ['hitrate', '--seeds', '0'], ['--nosuch'], ['sweep', '--minutes', '-1'], ['sweep', '--minutes', 'x'], ['sweep', '--jobs', '0']]) {
     const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
     t.is(r.status, 2, args.join(' '));
     t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
