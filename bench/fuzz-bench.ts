@@ -180,13 +180,20 @@ export function quartiles(xs: readonly (number | null)[]): [number | null, numbe
 export interface FuzzBenchParts {
   readonly races: boolean;
   readonly speed: boolean;
+  /** Only these races, by seed number ('000', '001', …); all when absent. */
+  readonly only?: readonly string[];
+}
+
+/** The races whose seed number is in `only` (all of them when it is absent). */
+export function selectRaces(only?: readonly string[]): readonly Race[] {
+  return only === undefined ? RACES : RACES.filter((r) => only.some((id) => r.label.startsWith(`seed ${id} `)));
 }
 
 export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, log: (s: string) => void = console.log, parts: FuzzBenchParts = { races: true, speed: true }, seeds?: number): Promise<FuzzBenchResult> {
   const plan = benchSeeds(quick, seeds);
   const cap = plan.cap;
   const races: FuzzBenchResult['races'] = [];
-  for (const race of parts.races ? RACES : []) {
+  for (const race of parts.races ? selectRaces(parts.only) : []) {
     // Warm up the JIT on this harness first, untimed, so that the first tool measured does not pay for it.
     for (const tool of tools) if (tool !== 'jsfuzz') trialInProcess(race, tool, 1000, quick ? 0.3 : 1);
     for (const tool of tools) {

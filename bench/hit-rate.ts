@@ -18,7 +18,7 @@ import { findHarness } from '../harnesses';
 import { Fuzzer } from '../src/fuzz/engine';
 import type { Harness } from '../src/fuzz/harness';
 import { signatureOf } from '../src/runtime';
-import { RACES, type Tool } from './fuzz-bench';
+import { RACES, type Race, type Tool } from './fuzz-bench';
 
 export interface HitRate {
   readonly race: string;
@@ -39,9 +39,9 @@ export function firstHitRate(r: HitRate): number {
   return r.found / Math.max(1, r.execsToFirst);
 }
 
-export function hitRates(seeds: number, runs: number, tools: readonly Exclude<Tool, 'jsfuzz'>[], log: (s: string) => void = console.log): HitRate[] {
+export function hitRates(seeds: number, runs: number, tools: readonly Exclude<Tool, 'jsfuzz'>[], log: (s: string) => void = console.log, races: readonly Race[] = RACES): HitRate[] {
   const out: HitRate[] = [];
-  for (const race of RACES) {
+  for (const race of races) {
     const base = findHarness(race.harness)!;
     for (const tool of tools) {
       let hits = 0;

@@ -15,7 +15,7 @@
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench } from './fuzz-bench';
+import { RACES, TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench, selectRaces } from './fuzz-bench';
 import { hitRates } from './hit-rate';
 import { sweep, sweepCells } from './sweep';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
@@ -29,6 +29,7 @@ interface BenchOptions {
   seeds?: number;
   minutes?: number;
   jobs: number;
+  races?: string[];
 }
 
 function parseTools(v: string): Tool[] {
@@ -37,6 +38,14 @@ function parseTools(v: string): Tool[] {
     if (!(TOOLS as readonly string[]).includes(t)) throw new InvalidArgumentError(`unknown tool '${t}' (known: ${TOOLS.join(', ')})`);
   }
   return tools as Tool[];
+}
+
+function parseRaces(v: string): string[] {
+  const ids = v.split(',');
+  for (const id of ids) {
+    if (selectRaces([id]).length === 0) throw new InvalidArgumentError(`unknown race '${id}' (known: ${RACES.map((r) => r.label.split(' ')[1]).join(', ')})`);
+  }
+  return ids;
 }
 
 function parseMinutes(v: string): number {
@@ -72,7 +81,7 @@ async function runSuites(names: string[], o: BenchOptions): Promise<number> {
       const runs = quick ? 500 : 1500;
       console.log(`hitrate: first-hit rate (seeds found / executions to each first target crash), ${seeds} seeds x ${runs} executions`);
       const inProcess = tools.filter((t): t is Exclude<Tool, 'jsfuzz'> => t !== 'jsfuzz');
-      results.hitrate = hitRates(seeds, runs, inProcess);
+      results.hitrate = hitRates(seeds, runs, inProcess, console.log, selectRaces(o.races));
     }
     if (s === 'sweep') {
       const minutes = o.minutes ?? (quick ? 0.05 : 10);
@@ -81,7 +90,7 @@ async function runSuites(names: string[], o: BenchOptions): Promise<number> {
       results.sweep = await sweep(cells, minutes * 60, o.jobs);
     }
     if (s === 'fuzz' || s === 'races' || s === 'speed') {
-      const parts = { races: s !== 'speed', speed: s !== 'races' };
+      const parts = { races: s !== 'speed', speed: s !== 'races', only: o.races };
       const plan = benchSeeds(quick, o.seeds);
       if (parts.races) console.log(`fuzz: time to first crash per seed race (${plan.inProcess.length} seeds in process, ${plan.jsfuzz.length} for jsfuzz, ${plan.cap} s cap)`);
       const r = await fuzzBench(quick, tools, console.log, parts, o.seeds);
@@ -106,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--json <file>', 'also write the results as JSON (temp file, then rename)')
     .option('--tools <list>', `tools of races and hitrate, comma-separated (${TOOLS.join(',')})`, parseTools, [...TOOLS])
     .option('--seeds <n>', 'seeds per in-process tool for races and hitrate (default 31 and 40; 3 with --quick)', parseSeeds)
+    .option('--races <ids>', 'races of the races and hitrate suites, by seed number, comma-separated (000,002,004,003,001)', parseRaces)
     .option('--minutes <m>', 'minutes per sweep cell (default 10; 0.05 with --quick)', parseMinutes)
     .option('--jobs <n>', 'sweep cells run at a time, in worker threads', parseSeeds, 1)
     .exitOverride()

@@ -7,8 +7,14 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, trialInProcess } from '../../bench/fuzz-bench';
+import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, selectRaces, trialInProcess } from '../../bench/fuzz-bench';
 import { firstHitRate, hitRates } from '../../bench/hit-rate';
+
+test('selectRaces: by seed number, in bench order; all without a list', (t) => {
+  t.is(selectRaces(), RACES);
+  t.deepEqual(selectRaces(['001', '000']).map((r) => r.label.slice(0, 8)), ['seed 000', 'seed 001']);
+  t.deepEqual(selectRaces(['007']), []);
+});
 
 test('median: odd and even counts; not found counts as infinite', (t) => {
   t.is(median([3, 1, 2]), 2);
@@ -51,7 +57,7 @@ test('an in-process trial finds the seed 004 race and names its signature', (t) 
 
 test('npm run bench rejects an unknown suite or tool, or bad numbers, with one line and exit 2', (t) => {
   const main = join(__dirname, '..', '..', 'bench', 'main.js');
-  for (const args of [['nosuch'], ['races', '--tools', 'mmufuzz,afl'], ['--json'], ['hitrate', '--seeds', '0'], ['--nosuch'], ['sweep', '--minutes', '-1'], ['sweep', '--minutes', 'x'], ['sweep', '--jobs', '0']]) {
+  for (const args of [['nosuch'], ['races', '--tools', 'mmufuzz,afl'], ['--json'], ['hitrate', '--seeds', '0'], ['--nosuch'], ['sweep', '--minutes', '-1'], ['sweep', '--minutes', 'x'], ['sweep', '--jobs', '0'], ['races', '--races', '007']]) {
     const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
     t.is(r.status, 2, args.join(' '));
     t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
