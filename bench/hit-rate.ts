@@ -28,6 +28,8 @@ export interface HitRate {
   readonly seeds: number;
   /** Executions up to and including each seed's first hit (all of a seed's executions when it found none). */
   readonly execsToFirst: number;
+  /** Model steps of those executions: what they cost. */
+  readonly stepsToFirst: number;
   /** Target crashes and executions over every run. */
   readonly hits: number;
   readonly execs: number;
@@ -37,6 +39,11 @@ export interface HitRate {
 /** found / execsToFirst: the per-execution chance of a first hit. */
 export function firstHitRate(r: HitRate): number {
   return r.found / Math.max(1, r.execsToFirst);
+}
+
+/** found / stepsToFirst, per million steps: the first-hit rate per unit of work (bigger executions cost more time). */
+export function firstHitsPerMegastep(r: HitRate): number {
+  return (1e6 * r.found) / Math.max(1, r.stepsToFirst);
 }
 
 export function hitRates(seeds: number, runs: number, tools: readonly Exclude<Tool, 'jsfuzz'>[], log: (s: string) => void = console.log, races: readonly Race[] = RACES): HitRate[] {
@@ -49,6 +56,7 @@ export function hitRates(seeds: number, runs: number, tools: readonly Exclude<To
       let steps = 0;
       let found = 0;
       let execsToFirst = 0;
+      let stepsToFirst = 0;
       let seedExecs = 0;
       let first: number | null = null;
       // The same harness, counting every execution (not the traced replays of new crashes).
@@ -59,6 +67,7 @@ export function hitRates(seeds: number, runs: number, tools: readonly Exclude<To
           execs++;
           seedExecs++;
           steps += o.steps;
+          if (first === null) stepsToFirst += o.steps;
           if (o.failure !== null && race.target.test(signatureOf(o.failure))) {
             hits++;
             if (first === null) first = seedExecs;
@@ -74,10 +83,10 @@ export function hitRates(seeds: number, runs: number, tools: readonly Exclude<To
         if (first !== null) found++;
         execsToFirst += first ?? seedExecs;
       }
-      const r: HitRate = { race: race.label, tool, found, seeds, execsToFirst, hits, execs, steps };
+      const r: HitRate = { race: race.label, tool, found, seeds, execsToFirst, stepsToFirst, hits, execs, steps };
       out.push(r);
       log(`  ${race.label.padEnd(40)} ${tool.padEnd(8)} first-hit ${(100 * firstHitRate(r)).toFixed(3).padStart(6)}% (${found}/${seeds} seeds)`
-        + `  total ${(100 * hits / Math.max(1, execs)).toFixed(3).padStart(6)}%  steps/exec ${(steps / Math.max(1, execs)).toFixed(0)}`);
+        + `  per Msteps ${firstHitsPerMegastep(r).toFixed(2).padStart(6)}  total ${(100 * hits / Math.max(1, execs)).toFixed(3).padStart(6)}%  steps/exec ${(steps / Math.max(1, execs)).toFixed(0)}`);
     }
   }
   return out;

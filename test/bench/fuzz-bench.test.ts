@@ -8,11 +8,12 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, selectRaces, trialInProcess } from '../../bench/fuzz-bench';
-import { firstHitRate, hitRates } from '../../bench/hit-rate';
+import { firstHitRate, firstHitsPerMegastep, hitRates } from '../../bench/hit-rate';
 
 test('selectRaces: by seed number, in bench order; all without a list', (t) => {
   t.is(selectRaces(), RACES);
-  t.deepEqual(selectRaces(['001', '000']).map((r) => r.label.slice(0, 8)), ['seed 000', 'seed 001']);
+  t.deepEqual(selectRaces(['001', '000']).map((r) => r.id), ['000', '001']);
+  t.deepEqual(selectRaces(['000-case2']).map((r) => r.target.source), ['^INVARIANT missed-sync: ']);
   t.deepEqual(selectRaces(['007']), []);
 });
 
@@ -67,7 +68,7 @@ test('npm run bench rejects an unknown suite or tool, or bad numbers, with one l
 
 test('hitRates counts every execution of every seed once (traced replays of new crashes excluded)', (t) => {
   const rows = hitRates(2, 60, ['mmufuzz', 'random'], () => undefined);
-  t.is(rows.length, 10);
+  t.is(rows.length, 2 * RACES.length);
   for (const r of rows) {
     t.is(r.execs, 120, `${r.race} ${r.tool}`);
     t.is(r.seeds, 2);
@@ -75,12 +76,14 @@ test('hitRates counts every execution of every seed once (traced replays of new 
     t.true(r.found <= r.seeds && r.found <= r.hits);
     // Executions to the first hit: at least one per seed that found it, at most every execution.
     t.true(r.execsToFirst >= r.found && r.execsToFirst <= r.execs);
+    t.true(r.stepsToFirst >= r.execsToFirst && r.stepsToFirst <= r.steps, 'steps to the first hits are part of all steps');
     t.true(r.steps > r.execs);
   }
 });
 
 test('firstHitRate is seeds found over executions to the first hits', (t) => {
-  const r = { race: 'x', tool: 'random' as const, found: 3, seeds: 4, execsToFirst: 600, hits: 9, execs: 4000, steps: 1 };
+  const r = { race: 'x', tool: 'random' as const, found: 3, seeds: 4, execsToFirst: 600, stepsToFirst: 60_000, hits: 9, execs: 4000, steps: 1 };
   t.is(firstHitRate(r), 0.005);
+  t.is(firstHitsPerMegastep(r), 50);
   t.is(firstHitRate({ ...r, found: 0, execsToFirst: 0 }), 0);
 });
