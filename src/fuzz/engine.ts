@@ -280,11 +280,11 @@ export class Fuzzer {
     if (this.opts.runs > 0 && this.execs >= this.opts.runs) return 'runs';
     if (this.opts.maxTotalTime > 0 && this.seconds() >= this.opts.maxTotalTime) return 'time';
     let payload: Uint8Array;
-    // The kind of schedule of a generated or rescheduled input (ScheduleArms), -1 for a mutation.
+    // The kind of schedule of a generated or rescheduled input (ScheduleArms), -1 for a mutation or an extension.
     let arm = -1;
-    // Without feedback every input is generated (the baselines replace its schedule with their own).
-    const kind = this.opts.feedback ? this.inputKind() : 'generate';
     const ext = this.pending.pop();
+    // Without feedback every input is generated (the baselines replace its schedule with their own).
+    const kind = ext !== undefined ? null : this.opts.feedback ? this.inputKind() : 'generate';
     if (ext !== undefined) {
       payload = ext.bytes;
       this.lastMutation = ext.how;
@@ -365,10 +365,11 @@ export class Fuzzer {
   private queueExtensions(payload: Uint8Array, f: Failure): void {
     if (this.opts.strategy !== 'bytes' || !this.opts.feedback || this.opts.extendTries <= 0) return;
     if (this.extensionsRun + this.pending.length >= this.opts.extendShare * (this.execs + 1)) return;
+    const after = signatureOf(f);
     for (let i = 0; i < this.opts.extendTries; i++) {
       const e = this.mutator.extend(payload, i % 2 === 0 ? 'each' : 'one');
       if (e === null) return;
-      this.pending.push({ bytes: e.bytes, how: `${e.how} after ${signatureOf(f)}` });
+      this.pending.push({ bytes: e.bytes, how: `${e.how} after ${after}` });
     }
   }
 
