@@ -8,7 +8,7 @@
  */
 import type { HarnessConfig, Harness, OpSpec, ThreadSlot } from '../src/fuzz/harness';
 import type { Op, Scenario } from '../src/fuzz/scenario';
-import { type Blocker, Execution, type ExecutionOptions, type Outcome, type SimThread, type Step } from '../src/runtime';
+import { type Blocker, call, Execution, type ExecutionOptions, type Outcome, type SimThread, type Step } from '../src/runtime';
 import type { DecisionSource } from '../src/runtime/decision-source';
 import type { Kvm, KvmParams } from '../src/model/kvm';
 import { APIC_DEFAULT_GFN } from '../src/model/memslots';
@@ -161,15 +161,15 @@ function* slotThread(t: SimThread, r: SlotRun): Step {
     const vcpu = kvm.vcpus[role.vcpu]!;
     if (r.myTurn >= 0) {
       yield { label: 'harness:prelude_turn', waitsFor: 'harness prelude', ready: () => r.gate.turn === r.myTurn };
-      yield* kvm_vcpu_run(t, kvm, vcpu, r.prelude);
+      yield* call(kvm_vcpu_run(t, kvm, vcpu, r.prelude));
       r.gate.turn++;
     }
     if (r.total > 0) yield r.allDone;
-    if (r.prog.length > 0) yield* kvm_vcpu_run(t, kvm, vcpu, r.prog as VcpuOp[]);
+    if (r.prog.length > 0) yield* call(kvm_vcpu_run(t, kvm, vcpu, r.prog as VcpuOp[]));
   } else {
     if (r.total > 0) yield r.allDone;
-    if (role.kind === 'ioctl') yield* ioctlThread(t, kvm, r.prog as IoctlOp[]);
-    else yield* mmThread(t, kvm, r.prog as MmOp[]);
+    if (role.kind === 'ioctl') yield* call(ioctlThread(t, kvm, r.prog as IoctlOp[]));
+    else yield* call(mmThread(t, kvm, r.prog as MmOp[]));
   }
 }
 

@@ -3,7 +3,7 @@
  * kicks every vCPU with KVM_REQ_APICV_UPDATE and zaps the APIC-access page's
  * SPTEs, and the vCPU side that adopts the new state.
  */
-import type { SimThread, Step } from '../runtime';
+import { call, type SimThread, type Step } from '../runtime';
 import type { Kvm } from './kvm';
 import { APIC_DEFAULT_GFN } from './memslots';
 import { kvm_zap_gfn_range } from './mmu-notifier';
@@ -31,7 +31,7 @@ export function* kvm_request_apicv_update(t: SimThread, kvm: Kvm, activate: bool
   yield* kvm_make_all_cpus_request(t, kvm, KVM_REQ_APICV_UPDATE, 'kvm_request_apicv_update');
   yield 'kvm_request_apicv_update:kvm->arch.apicv_inhibit_reasons.store';
   t.store(kvm, 'apicv_inhibit_reasons', next);
-  if (next !== 0) yield* kvm_zap_gfn_range(t, kvm, APIC_DEFAULT_GFN, APIC_DEFAULT_GFN + 1);
+  if (next !== 0) yield* call(kvm_zap_gfn_range(t, kvm, APIC_DEFAULT_GFN, APIC_DEFAULT_GFN + 1));
   yield* kvm.apicv_update_lock.writeUnlock(t, 'kvm_request_apicv_update');
 }
 

@@ -4,7 +4,7 @@
  * MMU root, make every vCPU reload its MMU, zap obsolete shadow pages, then
  * zap the invalidated TDP roots under the read lock.
  */
-import type { SimThread, Step } from '../runtime';
+import { call, type SimThread, type Step } from '../runtime';
 import type { Kvm } from './kvm';
 import type { Sp } from './mmu-page';
 import { kvm_make_all_cpus_request } from './requests';
@@ -22,13 +22,13 @@ export function* kvm_mmu_zap_all_fast(t: SimThread, kvm: Kvm): Step {
   const g = t.load(kvm, 'mmu_valid_gen');
   yield 'kvm_mmu_zap_all_fast:kvm->arch.mmu_valid_gen.store';
   t.store(kvm, 'mmu_valid_gen', g ? 0 : 1);
-  yield* kvm_tdp_mmu_invalidate_all_roots(t, kvm, local);
+  yield* call(kvm_tdp_mmu_invalidate_all_roots(t, kvm, local));
   // kvm_reload_remote_mmus, under the write lock.
   yield* kvm_make_all_cpus_request(t, kvm, KVM_REQ_MMU_RELOAD, 'kvm_reload_remote_mmus');
-  yield* kvm_zap_obsolete_pages(t, kvm);
+  yield* call(kvm_zap_obsolete_pages(t, kvm));
   yield* kvm.mmu_lock.writeUnlock(t, 'kvm_mmu_zap_all_fast');
   yield* kvm.mmu_lock.readLock(t, 'kvm_mmu_zap_all_fast');
-  yield* kvm_tdp_mmu_zap_invalidated_roots(t, kvm, local);
+  yield* call(kvm_tdp_mmu_zap_invalidated_roots(t, kvm, local));
   yield* kvm.mmu_lock.readUnlock(t, 'kvm_mmu_zap_all_fast');
   if (local !== null) {
     // The on-stack list head dies with the frame.

@@ -4,7 +4,7 @@
  * root's rmap allocation (`mmu_first_shadow_root_alloc`, or the v1 design's
  * `activate_shadow_mmu`).
  */
-import type { SimThread, Step } from '../runtime';
+import { call, type SimThread, type Step } from '../runtime';
 import { label } from '../runtime/label-memo';
 import { kvm_mmu_zap_all_fast } from './fast-zap';
 import type { Kvm } from './kvm';
@@ -41,7 +41,7 @@ function* kvm_shadow_root_allocated(t: SimThread, kvm: Kvm, fn: string): Step<bo
  */
 export function* mmu_first_shadow_root_alloc(t: SimThread, kvm: Kvm): Step {
   if (!kvm.config.switches['slots-arch-lock']) {
-    yield* activate_shadow_mmu(t, kvm);
+    yield* call(activate_shadow_mmu(t, kvm));
     return;
   }
   if (yield* kvm_shadow_root_allocated(t, kvm, 'mmu_first_shadow_root_alloc')) return;
@@ -182,7 +182,7 @@ function* kvm_arch_memslots_updated(t: SimThread, kvm: Kvm, gen: bigint): Step {
   yield 'kvm_mmu_invalidate_mmio_sptes:gen.check';
   if (mmioGenWrapped(kvm, gen)) {
     t.note(`MMIO generation wrapped at ${gen}: zap all`);
-    yield* kvm_mmu_zap_all_fast(t, kvm);
+    yield* call(kvm_mmu_zap_all_fast(t, kvm));
   }
 }
 
@@ -246,7 +246,7 @@ function kvm_free_memslot(t: SimThread, slot: Memslot): void {
  */
 export function* kvm_set_memory_region(t: SimThread, kvm: Kvm, req: MemslotRequest): Step<boolean> {
   yield* kvm.slots_lock.lock(t, 'kvm_set_memory_region');
-  const ok = yield* kvm_set_memslot(t, kvm, req);
+  const ok = yield* call(kvm_set_memslot(t, kvm, req));
   yield* kvm.slots_lock.unlock(t, 'kvm_set_memory_region');
   return ok;
 }
@@ -269,11 +269,11 @@ function* kvm_set_memslot(t: SimThread, kvm: Kvm, req: MemslotRequest): Step<boo
     // 4a. Mark the slot INVALID in the copy; 4b. publish it.
     const inv = slots.byId(req.id)!;
     inv.flags |= KVM_MEMSLOT_INVALID;
-    const scratch = yield* install_new_memslots(t, kvm, slots);
+    const scratch = yield* call(install_new_memslots(t, kvm, slots));
     superseded = slots;
     slots = scratch;
     // 4c. kvm_arch_flush_shadow_memslot → kvm_mmu_zap_all_fast
-    yield* kvm_mmu_zap_all_fast(t, kvm);
+    yield* call(kvm_mmu_zap_all_fast(t, kvm));
     // 4d. Re-take the lock and refresh the scratch array from the published one.
     if (on) {
       yield* kvm.slots_arch_lock.lock(t, 'kvm_set_memslot');
@@ -291,10 +291,10 @@ function* kvm_set_memslot(t: SimThread, kvm: Kvm, req: MemslotRequest): Step<boo
     next.userspace_addr = old.userspace_addr;
   }
   // 6. kvm_arch_prepare_memory_region
-  if (req.change === 'CREATE' || req.change === 'MOVE') yield* kvm_alloc_memslot_metadata(t, kvm, next);
+  if (req.change === 'CREATE' || req.change === 'MOVE') yield* call(kvm_alloc_memslot_metadata(t, kvm, next));
   // 7.-8.
   update_memslots(slots, req, next);
-  const prev = yield* install_new_memslots(t, kvm, slots);
+  const prev = yield* call(install_new_memslots(t, kvm, slots));
   // 9. kvm_arch_commit_memory_region / free what the change superseded.
   yield 'kvm_set_memslot:kvfree';
   if ((req.change === 'DELETE' || req.change === 'MOVE') && old !== null) kvm_free_memslot(t, old);

@@ -3,7 +3,7 @@
  * primary MM that unmaps hva ranges and frees the old pages once the
  * notifier has returned (1.3.R).
  */
-import type { SimThread, Step } from '../runtime';
+import { call, type SimThread, type Step } from '../runtime';
 import type { Kvm } from './kvm';
 import type { Memslot } from './memslots';
 import { Sp } from './mmu-page';
@@ -58,7 +58,7 @@ function overlap(slot: Memslot, hs: number, he: number): { start: number; end: n
 function* kvm_unmap_gfn_range(t: SimThread, kvm: Kvm, as_id: number, slot: Memslot, start: number, end: number): Step<boolean> {
   let flush = false;
   if (yield* kvm_memslots_have_rmaps(t, kvm, 'kvm_unmap_gfn_range')) flush = (yield* kvm_zap_rmapp_range(t, kvm, slot, start, end)) || flush;
-  flush = (yield* kvm_tdp_mmu_zap_gfn_range(t, kvm, as_id, start, end, true, flush)) || flush;
+  flush = (yield* call(kvm_tdp_mmu_zap_gfn_range(t, kvm, as_id, start, end, true, flush))) || flush;
   return flush;
 }
 
@@ -85,7 +85,7 @@ export function* kvm_mmu_notifier_invalidate_range_start(t: SimThread, kvm: Kvm,
         yield* kvm.mmu_lock.writeLock(t, '__kvm_handle_hva_range');
         yield* kvm_inc_notifier_count(t, kvm, hs, he);
       }
-      flush = (yield* kvm_unmap_gfn_range(t, kvm, as_id, slot, r.start, r.end)) || flush;
+      flush = (yield* call(kvm_unmap_gfn_range(t, kvm, as_id, slot, r.start, r.end))) || flush;
     }
   }
   if (flush) yield* kvm_flush_remote_tlbs(t, kvm, '__kvm_handle_hva_range');
@@ -142,7 +142,7 @@ export function* kvm_zap_gfn_range(t: SimThread, kvm: Kvm, start: number, end: n
     }
   }
   for (let as_id = 0; as_id < kvm.addressSpaces; as_id++) {
-    flush = (yield* kvm_tdp_mmu_zap_gfn_range(t, kvm, as_id, start, end, true, flush)) || flush;
+    flush = (yield* call(kvm_tdp_mmu_zap_gfn_range(t, kvm, as_id, start, end, true, flush))) || flush;
   }
   if (flush) yield* kvm_flush_remote_tlbs(t, kvm, 'kvm_zap_gfn_range');
   yield* kvm_dec_notifier_count(t, kvm);
@@ -170,7 +170,7 @@ export function sptesMapping(kvm: Kvm, page: Page): string[] {
  * use-after-free.
  */
 export function* mm_unmap_range(t: SimThread, kvm: Kvm, hs: number, he: number): Step {
-  yield* kvm_mmu_notifier_invalidate_range_start(t, kvm, hs, he);
+  yield* call(kvm_mmu_notifier_invalidate_range_start(t, kvm, hs, he));
   yield 'mm_unmap_range:zap_page_range';
   const old: Page[] = [];
   for (let h = hs; h < he; h++) {
@@ -181,7 +181,7 @@ export function* mm_unmap_range(t: SimThread, kvm: Kvm, hs: number, he: number):
     }
   }
   t.note(`unmap hva [${hs}, ${he}): ${old.map((p) => p.name).join(', ') || 'no pages'}`);
-  yield* kvm_mmu_notifier_invalidate_range_end(t, kvm, hs, he);
+  yield* call(kvm_mmu_notifier_invalidate_range_end(t, kvm, hs, he));
   for (const p of old) {
     yield { label: 'mm_unmap_range:put_page', waitsFor: `${p.name} references`, ready: () => p.refs === 0 };
     const mapped = sptesMapping(kvm, p);

@@ -6,7 +6,7 @@
  * `kvm_tdp_mmu_map` with `make_spte` (which may mark shadow pages unsync,
  * seed 000).
  */
-import type { SimThread, Step } from '../runtime';
+import { call, type SimThread, type Step } from '../runtime';
 import { label } from '../runtime/label-memo';
 import type { Kvm } from './kvm';
 import { listAdd } from './list';
@@ -150,7 +150,7 @@ export function* make_spte(t: SimThread, kvm: Kvm, fault: PageFault, old_spte: n
   let writable = fault.map_writable;
   let wrprot = false;
   if (writable && !isWritable(old_spte)) {
-    if (yield* mmu_try_to_unsync_pages(t, kvm, fault.slot, fault.gfn, can_unsync, false)) {
+    if (yield* call(mmu_try_to_unsync_pages(t, kvm, fault.slot, fault.gfn, can_unsync, false))) {
       writable = false;
       wrprot = true;
     }
@@ -274,7 +274,7 @@ export function* kvm_tdp_page_fault(t: SimThread, kvm: Kvm, vcpu: Vcpu, gfn: num
   if (yield* is_page_fault_stale(t, kvm, vcpu, fault, mmu_seq)) {
     result = 'RET_PF_RETRY';
   } else {
-    result = yield* kvm_tdp_mmu_map(t, kvm, vcpu, fault);
+    result = yield* call(kvm_tdp_mmu_map(t, kvm, vcpu, fault));
   }
   yield* kvm.mmu_lock.readUnlock(t, 'direct_page_fault');
   yield* kvm_release_pfn_clean(t, fault);

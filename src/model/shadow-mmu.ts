@@ -7,7 +7,7 @@
  * indirect SPs. L1's EPT12 tables are modelled with 3 levels (the spec's
  * collapsed R → P → S shape; see the model README).
  */
-import type { SimThread, Step } from '../runtime';
+import { call, type SimThread, type Step } from '../runtime';
 import { label } from '../runtime/label-memo';
 import type { GuestPt, Kvm } from './kvm';
 import type { Memslot, Rmap } from './memslots';
@@ -81,14 +81,14 @@ export function* kvm_mmu_slot_gfn_write_protect(t: SimThread, kvm: Kvm, slot: Me
       }
     }
   }
-  if (yield* kvm_tdp_mmu_write_protect_gfn(t, kvm, gfn)) changed = true;
+  if (yield* call(kvm_tdp_mmu_write_protect_gfn(t, kvm, gfn))) changed = true;
   return changed;
 }
 
 /** `rmap_write_protect(vcpu, gfn)`. */
 export function* rmap_write_protect(t: SimThread, kvm: Kvm, gfn: number): Step<boolean> {
   const slot = kvm.memslots.find(gfn);
-  return yield* kvm_mmu_slot_gfn_write_protect(t, kvm, slot, gfn);
+  return yield* call(kvm_mmu_slot_gfn_write_protect(t, kvm, slot, gfn));
 }
 
 /**
@@ -124,7 +124,7 @@ export function* kvm_slot_page_track_add_page(t: SimThread, kvm: Kvm, slot: Mems
   yield 'update_gfn_track:slot->arch.gfn_track.store';
   if (!slot.arch.write_track) t.deref(null, 'slot->arch.gfn_track[KVM_PAGE_TRACK_WRITE]', `slot ${slot.id}, gfn ${gfn}`);
   kvm.write_tracked.set(gfn, (kvm.write_tracked.get(gfn) ?? 0) + 1);
-  if (yield* kvm_mmu_slot_gfn_write_protect(t, kvm, slot, gfn)) yield* kvm_flush_remote_tlbs(t, kvm, 'kvm_slot_page_track_add_page');
+  if (yield* call(kvm_mmu_slot_gfn_write_protect(t, kvm, slot, gfn))) yield* kvm_flush_remote_tlbs(t, kvm, 'kvm_slot_page_track_add_page');
 }
 
 // ---------------------------------------------------------------------------
@@ -464,7 +464,7 @@ export function* kvm_mmu_sync_roots(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
   if (root === null) return;
   if (yield* is_unsync_root(t, root)) {
     yield* kvm.mmu_lock.writeLock(t, 'kvm_mmu_sync_roots');
-    yield* mmu_sync_children(t, kvm, vcpu, root, true);
+    yield* call(mmu_sync_children(t, kvm, vcpu, root, true));
     yield* kvm.mmu_lock.writeUnlock(t, 'kvm_mmu_sync_roots');
   }
   // The guest's flush (its INVEPT) promised that every write before it is visible now.
@@ -580,9 +580,9 @@ function* walkGuestEpt(t: SimThread, kvm: Kvm, l2gfn: number): Step<{ tables: nu
  * `kvm_mmu_load` then syncs the roots.
  */
 export function* mmu_alloc_shadow_roots(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
-  yield* mmu_first_shadow_root_alloc(t, kvm);
+  yield* call(mmu_first_shadow_root_alloc(t, kvm));
   yield* kvm.mmu_lock.writeLock(t, 'mmu_alloc_shadow_roots');
-  const root = yield* kvm_mmu_get_page(t, kvm, kvm.ept12_root_gfn, NESTED_ROOT_LEVEL);
+  const root = yield* call(kvm_mmu_get_page(t, kvm, kvm.ept12_root_gfn, NESTED_ROOT_LEVEL));
   root.isRoot = true;
   yield 'mmu_alloc_shadow_roots:root.root_count.load';
   const count = t.load(root, 'root_count');
@@ -591,7 +591,7 @@ export function* mmu_alloc_shadow_roots(t: SimThread, kvm: Kvm, vcpu: Vcpu): Ste
   yield 'mmu_alloc_shadow_roots:vcpu->arch.mmu->root_hpa.store';
   t.store(vcpu, 'guest_root_hpa', root);
   yield* kvm.mmu_lock.writeUnlock(t, 'mmu_alloc_shadow_roots');
-  yield* kvm_mmu_sync_roots(t, kvm, vcpu);
+  yield* call(kvm_mmu_sync_roots(t, kvm, vcpu));
 }
 
 /** `kvm_mmu_free_roots(vcpu, &vcpu->arch.guest_mmu)` (L1's INVEPT). */
@@ -668,8 +668,8 @@ export function* nested_ept_page_fault(t: SimThread, kvm: Kvm, vcpu: Vcpu, l2gfn
           continue;
         }
       }
-      const child = yield* kvm_mmu_get_page(t, kvm, walk.tables[NESTED_ROOT_LEVEL - level + 1]!, level - 1);
-      if (child.unsync_children !== 0 && !(yield* mmu_sync_children(t, kvm, vcpu, child, false))) {
+      const child = yield* call(kvm_mmu_get_page(t, kvm, walk.tables[NESTED_ROOT_LEVEL - level + 1]!, level - 1));
+      if (child.unsync_children !== 0 && !(yield* call(mmu_sync_children(t, kvm, vcpu, child, false)))) {
         result = 'RET_PF_RETRY';
         break;
       }
@@ -679,7 +679,7 @@ export function* nested_ept_page_fault(t: SimThread, kvm: Kvm, vcpu: Vcpu, l2gfn
     if (result === 'RET_PF_FIXED') {
       // mmu_set_spte → make_spte (can_unsync = true) → rmap_add
       const idx = ptIndex(l2gfn, 1);
-      const writable = !(yield* mmu_try_to_unsync_pages(t, kvm, slot, l1gfn, true, false));
+      const writable = !(yield* call(mmu_try_to_unsync_pages(t, kvm, slot, l1gfn, true, false)));
       yield 'mmu_set_spte:mmu_spte_update';
       const old = t.loadAt(sp, 'spt', idx);
       t.storeAt(sp, 'spt', idx, makeLeaf(page.pfn, writable));

@@ -5,7 +5,7 @@
  * root allocation, and the fast-zap pieces (invalidate all roots, zap the
  * invalidated ones) on both sides of the `roots-off-list` switch.
  */
-import { label, KObject, type SimThread, type Step, spinPoint } from '../runtime';
+import { call, label, KObject, type SimThread, type Step, spinPoint } from '../runtime';
 import type { Kvm } from './kvm';
 import { ListNode, listAdd, listDel, listDelRcu, listMoveTail, listNextOrNull } from './list';
 import { Sp } from './mmu-page';
@@ -64,7 +64,7 @@ export function* kvm_tdp_mmu_put_root(t: SimThread, kvm: Kvm, root: Sp, shared: 
     else listDelRcu(t, root.link);
   }
   yield* kvm.tdp_mmu_pages_lock.unlock(t, 'kvm_tdp_mmu_put_root');
-  const flush = yield* zap_gfn_range(t, kvm, root, 0, MAX_GFN, true, false, shared);
+  const flush = yield* call(zap_gfn_range(t, kvm, root, 0, MAX_GFN, true, false, shared));
   if (ON(kvm)) {
     // A flush here means a present SPTE was zapped after the last yield: it
     // was installed under an invalid root, which must not happen.
@@ -100,7 +100,7 @@ export function* tdp_mmu_next_root(t: SimThread, kvm: Kvm, prev: Sp | null, shar
       yield 'tdp_mmu_next_root:prev_root.role.invalid.load';
       if (t.load(prev_root, 'role_invalid')) {
         // Restart: put prev_root (the fast zap still holds its own reference).
-        yield* kvm_tdp_mmu_put_root(t, kvm, prev_root, shared);
+        yield* call(kvm_tdp_mmu_put_root(t, kvm, prev_root, shared));
         prev_root = null;
       }
     }
@@ -121,7 +121,7 @@ export function* tdp_mmu_next_root(t: SimThread, kvm: Kvm, prev: Sp | null, shar
     t.note(`next root ${next.name}`);
     t.ex.feature('tdp_mmu_next_root:got', next.role_invalid ? 1 : 0);
   }
-  if (prev_root !== null) yield* kvm_tdp_mmu_put_root(t, kvm, prev_root, shared);
+  if (prev_root !== null) yield* call(kvm_tdp_mmu_put_root(t, kvm, prev_root, shared));
   return next;
 }
 
@@ -401,7 +401,7 @@ export function* handle_changed_spte(t: SimThread, kvm: Kvm, old: number, now: n
   }
   if (wasPresent && !wasLeaf && (!isNowPresent || pfnOf(old) !== pfnOf(now))) {
     const child = kvm.frame(pfnOf(old));
-    if (child instanceof Sp) yield* handle_removed_tdp_mmu_page(t, kvm, child, shared);
+    if (child instanceof Sp) yield* call(handle_removed_tdp_mmu_page(t, kvm, child, shared));
   }
 }
 
@@ -565,8 +565,8 @@ export function* kvm_tdp_mmu_zap_invalidated_roots(t: SimThread, kvm: Kvm, local
     while (root !== null) {
       const next = yield* next_invalidated_root(t, kvm, root);
       t.rcuReadUnlock();
-      yield* zap_gfn_range(t, kvm, root, 0, MAX_GFN, true, false, true);
-      yield* kvm_tdp_mmu_put_root(t, kvm, root, true);
+      yield* call(zap_gfn_range(t, kvm, root, 0, MAX_GFN, true, false, true));
+      yield* call(kvm_tdp_mmu_put_root(t, kvm, root, true));
       root = next;
       t.rcuReadLock();
     }
@@ -580,8 +580,8 @@ export function* kvm_tdp_mmu_zap_invalidated_roots(t: SimThread, kvm: Kvm, local
   let next = safe && node !== null ? listNextOrNull(t, local.head, node) : null;
   while (node !== null) {
     const root = node.owner as Sp;
-    yield* zap_gfn_range(t, kvm, root, 0, MAX_GFN, true, false, true);
-    yield* kvm_tdp_mmu_put_root(t, kvm, root, true);
+    yield* call(zap_gfn_range(t, kvm, root, 0, MAX_GFN, true, false, true));
+    yield* call(kvm_tdp_mmu_put_root(t, kvm, root, true));
     if (safe) {
       node = next;
       if (node !== null) {
@@ -633,7 +633,7 @@ export function* kvm_tdp_mmu_write_protect_gfn(t: SimThread, kvm: Kvm, gfn: numb
  * (The notifier's handler `kvm_tdp_mmu_unmap_gfn_range` is the same walk.)
  */
 export function* kvm_tdp_mmu_zap_gfn_range(t: SimThread, kvm: Kvm, as_id: number, start: number, end: number, can_yield: boolean, flush0: boolean): Step<boolean> {
-  return yield* for_each_tdp_mmu_root_yield_safe(t, kvm, as_id, false,
-    (root, flush) => zap_gfn_range(t, kvm, root, start, end, can_yield, flush, false), flush0);
+  return yield* call(for_each_tdp_mmu_root_yield_safe(t, kvm, as_id, false,
+    (root, flush) => zap_gfn_range(t, kvm, root, start, end, can_yield, flush, false), flush0));
 }
 

@@ -6,7 +6,7 @@
  * at all times except in guest mode, and can be preempted at any step
  * outside guest mode.
  */
-import { callLabel, type SimThread, type Step, spinPoint } from '../runtime';
+import { call, callLabel, type SimThread, type Step, spinPoint } from '../runtime';
 import { kvm_vcpu_update_apicv } from './apicv';
 import type { Kvm } from './kvm';
 import { APIC_DEFAULT_GFN } from './memslots';
@@ -43,20 +43,20 @@ export function* kvm_vcpu_run(t: SimThread, kvm: Kvm, vcpu: Vcpu, ops: readonly 
   for (const op of ops) {
     switch (op.kind) {
       case 'access':
-        yield* guestAccess(t, kvm, vcpu, op.gfn, op.write, null);
+        yield* call(guestAccess(t, kvm, vcpu, op.gfn, op.write, null));
         break;
       case 'ept-write':
-        yield* guestAccess(t, kvm, vcpu, op.table, true, op);
+        yield* call(guestAccess(t, kvm, vcpu, op.table, true, op));
         break;
       case 'invept':
         // The guest's flush: writes to its EPT12 tables before this step must be visible after it.
         yield 'handle_invept:guest INVEPT';
         vcpu.flush_versions = new Map([...kvm.guest_pts].map(([gfn, gpt]) => [gfn, gpt.version]));
         yield* vmExitIfInGuest(t, kvm, vcpu, 'handle_invept');
-        yield* kvm_mmu_free_guest_roots(t, kvm, vcpu);
+        yield* call(kvm_mmu_free_guest_roots(t, kvm, vcpu));
         break;
       case 'l2-access':
-        yield* l2Access(t, kvm, vcpu, op.l2gfn);
+        yield* call(l2Access(t, kvm, vcpu, op.l2gfn));
         break;
     }
   }
@@ -79,24 +79,24 @@ function* vcpu_enter_guest(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
     const reqs = t.load(vcpu, 'requests');
     if (reqs & KVM_REQ_MMU_RELOAD) {
       yield* kvm_check_request(t, vcpu, KVM_REQ_MMU_RELOAD, 'KVM_REQ_MMU_RELOAD');
-      yield* kvm_mmu_unload(t, kvm, vcpu);
+      yield* call(kvm_mmu_unload(t, kvm, vcpu));
     }
     if (reqs & KVM_REQ_MMU_SYNC) {
       yield* kvm_check_request(t, vcpu, KVM_REQ_MMU_SYNC, 'KVM_REQ_MMU_SYNC');
-      yield* kvm_mmu_sync_roots(t, kvm, vcpu);
+      yield* call(kvm_mmu_sync_roots(t, kvm, vcpu));
     }
     if (reqs & KVM_REQ_TLB_FLUSH) yield* kvm_check_request(t, vcpu, KVM_REQ_TLB_FLUSH, 'KVM_REQ_TLB_FLUSH');
     if (reqs & KVM_REQ_APICV_UPDATE) {
       yield* kvm_check_request(t, vcpu, KVM_REQ_APICV_UPDATE, 'KVM_REQ_APICV_UPDATE');
-      yield* kvm_vcpu_update_apicv(t, kvm, vcpu);
+      yield* call(kvm_vcpu_update_apicv(t, kvm, vcpu));
     }
     if (reqs & KVM_REQ_EVENT) yield* kvm_check_request(t, vcpu, KVM_REQ_EVENT, 'KVM_REQ_EVENT');
     // kvm_mmu_reload
     yield 'kvm_mmu_reload:vcpu->arch.mmu->root_hpa.load';
     if (vcpu.guest_mode) {
-      if (t.load(vcpu, 'guest_root_hpa') === null) yield* mmu_alloc_shadow_roots(t, kvm, vcpu);
+      if (t.load(vcpu, 'guest_root_hpa') === null) yield* call(mmu_alloc_shadow_roots(t, kvm, vcpu));
     } else if (t.load(vcpu, 'root_hpa') === null) {
-      yield* kvm_mmu_load(t, kvm, vcpu);
+      yield* call(kvm_mmu_load(t, kvm, vcpu));
     }
     yield 'vcpu_enter_guest:vcpu->mode.store(IN_GUEST_MODE)';
     t.store(vcpu, 'mode', IN_GUEST_MODE);
@@ -140,7 +140,7 @@ function* vmExitIfInGuest(t: SimThread, kvm: Kvm, vcpu: Vcpu, why: string): Step
 /** `kvm_mmu_load` for the TDP MMU root: allocate or reuse a root under the write lock. */
 function* kvm_mmu_load(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
   yield* kvm.mmu_lock.writeLock(t, 'mmu_alloc_direct_roots');
-  const root = yield* kvm_tdp_mmu_get_vcpu_root_hpa(t, kvm, vcpu.as_id);
+  const root = yield* call(kvm_tdp_mmu_get_vcpu_root_hpa(t, kvm, vcpu.as_id));
   yield 'mmu_alloc_direct_roots:vcpu->arch.mmu->root_hpa.store';
   t.store(vcpu, 'root_hpa', root);
   yield* kvm.mmu_lock.writeUnlock(t, 'mmu_alloc_direct_roots');
@@ -152,7 +152,7 @@ function* kvm_mmu_unload(t: SimThread, kvm: Kvm, vcpu: Vcpu): Step {
   yield 'mmu_free_root_page:vcpu->arch.mmu->root_hpa.load';
   const root = t.load(vcpu, 'root_hpa');
   if (root !== null) {
-    yield* kvm_tdp_mmu_put_root(t, kvm, root, false);
+    yield* call(kvm_tdp_mmu_put_root(t, kvm, root, false));
     yield 'kvm_mmu_free_roots:vcpu->arch.mmu->root_hpa.store';
     t.store(vcpu, 'root_hpa', null);
   }
@@ -221,7 +221,7 @@ function guestWriteEpt(t: SimThread, kvm: Kvm, op: Extract<VcpuOp, { kind: 'ept-
 function* guestAccess(t: SimThread, kvm: Kvm, vcpu: Vcpu, gfn: number, write: boolean, eptWrite: Extract<VcpuOp, { kind: 'ept-write' }> | null): Step {
   vcpu.guest_mode = false;
   for (;;) {
-    if (vcpu.mode === OUTSIDE_GUEST_MODE) yield* vcpu_enter_guest(t, kvm, vcpu);
+    if (vcpu.mode === OUTSIDE_GUEST_MODE) yield* call(vcpu_enter_guest(t, kvm, vcpu));
     const r = yield* guestStep(t, kvm, vcpu, gfn, write, eptWrite);
     if (r === 'done') return;
     if (r === 'kicked') {
@@ -229,10 +229,10 @@ function* guestAccess(t: SimThread, kvm: Kvm, vcpu: Vcpu, gfn: number, write: bo
       continue;
     }
     yield* vm_exit(t, kvm, vcpu, r.exit === 'ept-misconfig' ? 'EPT_MISCONFIG' : 'EPT_VIOLATION');
-    let res = r.exit === 'ept-misconfig' ? yield* handle_mmio_page_fault(t, kvm, vcpu, gfn) : 'RET_PF_INVALID';
-    if (res === 'RET_PF_INVALID') res = yield* kvm_tdp_page_fault(t, kvm, vcpu, gfn, write);
+    let res = r.exit === 'ept-misconfig' ? yield* call(handle_mmio_page_fault(t, kvm, vcpu, gfn)) : 'RET_PF_INVALID';
+    if (res === 'RET_PF_INVALID') res = yield* call(kvm_tdp_page_fault(t, kvm, vcpu, gfn, write));
     if (res === 'RET_PF_EMULATE') {
-      yield* emulate(t, kvm, gfn, write, eptWrite);
+      yield* call(emulate(t, kvm, gfn, write, eptWrite));
       return;
     }
     if (res === 'RET_PF_RETRY') yield spinPoint('kvm_mmu_page_fault:RET_PF_RETRY');
@@ -249,7 +249,7 @@ function* emulate(t: SimThread, kvm: Kvm, gfn: number, write: boolean, eptWrite:
       // emulator_write_phys: write guest memory, then the page-track notifier updates the shadow pages.
       yield 'emulator_write_phys:kvm_vcpu_write_guest';
       guestWriteEpt(t, kvm, eptWrite);
-      yield* kvm_mmu_pte_write(t, kvm, gpt);
+      yield* call(kvm_mmu_pte_write(t, kvm, gpt));
     }
   }
 }
@@ -259,7 +259,7 @@ function* l2Access(t: SimThread, kvm: Kvm, vcpu: Vcpu, l2gfn: number): Step {
   vcpu.guest_mode = true;
   try {
     for (;;) {
-      if (vcpu.mode === OUTSIDE_GUEST_MODE) yield* vcpu_enter_guest(t, kvm, vcpu);
+      if (vcpu.mode === OUTSIDE_GUEST_MODE) yield* call(vcpu_enter_guest(t, kvm, vcpu));
       yield 'guest:l2_access';
       if (t.load(vcpu, 'mode') === EXITING_GUEST_MODE) {
         yield* vm_exit(t, kvm, vcpu, 'kick');
@@ -274,7 +274,7 @@ function* l2Access(t: SimThread, kvm: Kvm, vcpu: Vcpu, l2gfn: number): Step {
         return;
       }
       yield* vm_exit(t, kvm, vcpu, 'EPT_VIOLATION (L2)');
-      const res = yield* nested_ept_page_fault(t, kvm, vcpu, l2gfn);
+      const res = yield* call(nested_ept_page_fault(t, kvm, vcpu, l2gfn));
       if (res === 'RET_PF_INVALID') return; // reflected to L1 as an EPT violation
       if (res === 'RET_PF_RETRY') yield spinPoint('kvm_mmu_page_fault:RET_PF_RETRY');
     }

@@ -4,7 +4,7 @@
  * operations, guest memory set-up for nested EPT, and the end-of-execution
  * oracles. Harnesses and scenario tests build on this.
  */
-import type { Execution, SimThread, Step } from '../runtime';
+import { call, type Execution, type SimThread, type Step } from '../runtime';
 import { kvm_request_apicv_update } from './apicv';
 import { kvm_mmu_zap_all_fast } from './fast-zap';
 import { GuestPt, Kvm, type KvmParams } from './kvm';
@@ -35,14 +35,14 @@ export function* ioctlThread(t: SimThread, kvm: Kvm, ops: readonly IoctlOp[]): S
   for (const op of ops) {
     switch (op.kind) {
       case 'memslot':
-        yield* kvm_set_memory_region(t, kvm, op.req);
+        yield* call(kvm_set_memory_region(t, kvm, op.req));
         break;
       case 'apicv':
-        yield* kvm_request_apicv_update(t, kvm, op.activate, op.bit);
+        yield* call(kvm_request_apicv_update(t, kvm, op.activate, op.bit));
         break;
       case 'zap-all-fast':
         yield* kvm.slots_lock.lock(t, 'set_nx_huge_pages');
-        yield* kvm_mmu_zap_all_fast(t, kvm);
+        yield* call(kvm_mmu_zap_all_fast(t, kvm));
         yield* kvm.slots_lock.unlock(t, 'set_nx_huge_pages');
         break;
     }
@@ -51,7 +51,7 @@ export function* ioctlThread(t: SimThread, kvm: Kvm, ops: readonly IoctlOp[]): S
 
 /** The body of the primary-MM thread. */
 export function* mmThread(t: SimThread, kvm: Kvm, ops: readonly MmOp[]): Step {
-  for (const op of ops) yield* mm_unmap_range(t, kvm, op.hva, op.hva + op.npages);
+  for (const op of ops) yield* call(mm_unmap_range(t, kvm, op.hva, op.hva + op.npages));
 }
 
 /** A VM's threads: what each runs. */

@@ -29,8 +29,15 @@ function alwaysReady(): boolean {
   return true;
 }
 
-/** What a simulated thread's generator yields at a preemption point. */
-export type Yielded = string | Blocker;
+/**
+ * What a simulated thread's generator yields: at a preemption point, the
+ * step's label or a blocker; or, from call(), a model function's generator
+ * to run on the thread's call stack (not a step).
+ */
+export type Yielded = string | Blocker | CallFrame;
+
+/** A model function's generator handed to the scheduler by call(). */
+export interface CallFrame extends Generator<Yielded, unknown, unknown> {}
 
 /** The generator type of simulated thread bodies and model functions. */
 export type Step<R = void> = Generator<Yielded, R, void>;

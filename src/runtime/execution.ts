@@ -1,4 +1,4 @@
-import type { Blocker, Yielded } from './blocker';
+import type { Blocker, Step } from './blocker';
 import type { DecisionLog, DecisionSource } from './decision-source';
 import { DecisionSourceError, type Failure, type FailureKind, KernelFailure, ModelError, signatureOf } from './failure';
 import { FeatureMap, FeatureSalt, hashString, mixHash } from './features';
@@ -108,7 +108,7 @@ export class Execution {
     this.current = t;
     t.gen = body(t);
     try {
-      this.absorb(t, t.gen.next());
+      this.absorb(t, resume(t));
     } catch (e) {
       // An oracle firing before the body's first yield ends the execution
       // at its start (run() returns it); anything else is a model error.
@@ -228,9 +228,9 @@ export class Execution {
       this.trace.push(this.event);
     }
     th.blocker = null;
-    let r: IteratorResult<Yielded, void>;
+    let r: IteratorResult<string | Blocker, void>;
     try {
-      r = th.gen!.next();
+      r = resume(th);
     } catch (e) {
       if (e instanceof KernelFailure) {
         this.finishEvent(th);
@@ -247,7 +247,7 @@ export class Execution {
   }
 
   /** Takes what a thread's generator returned: its next label and blocker, or its end. */
-  private absorb(th: SimThread, r: IteratorResult<Yielded, void>): void {
+  private absorb(th: SimThread, r: IteratorResult<string | Blocker, void>): void {
     if (r.done === true) {
       th.done = true;
       if (th.held.length > 0) {
@@ -441,3 +441,29 @@ export function showValue(v: unknown): string {
 }
 
 export type { Blocker };
+
+/**
+ * Runs thread `th` to its next yield point: resumes its running generator,
+ * entering the generators it hands over through call() and returning from
+ * them into their callers, within the one step. Done only when the body is.
+ */
+function resume(th: SimThread): IteratorResult<string | Blocker, void> {
+  let g = th.gen!;
+  let v: unknown = undefined;
+  for (;;) {
+    const r = g.next(v as void);
+    if (r.done === true) {
+      if (th.callers.length === 0) return r as IteratorReturnResult<void>;
+      g = th.callers.pop()!;
+      th.gen = g;
+      v = r.value;
+      continue;
+    }
+    const y = r.value;
+    if (typeof y === 'string' || typeof (y as Blocker).ready === 'function') return r as IteratorYieldResult<string | Blocker>;
+    th.callers.push(g);
+    g = y as Step<unknown>;
+    th.gen = g;
+    v = undefined;
+  }
+}

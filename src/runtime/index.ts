@@ -1,6 +1,7 @@
 /** The interleaving runtime's public surface (model-agnostic). */
 export { spinPoint } from './blocker';
-export type { Blocker, Step, Yielded } from './blocker';
+export type { Blocker, CallFrame, Step, Yielded } from './blocker';
+export { call } from './call';
 export type { DecisionLog, DecisionSource, ExecutionInfo } from './decision-source';
 export { DEFAULT_EXECUTION_OPTIONS, Execution, showValue } from './execution';
 export type { ExecutionOptions, Outcome } from './execution';

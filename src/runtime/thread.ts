@@ -16,8 +16,10 @@ export type ThreadBody = (t: SimThread) => Step<void>;
  * the trace and interleaving features see it.
  */
 export class SimThread {
-  /** Generator of the body; null before the thread is primed. */
-  gen: Step<void> | null = null;
+  /** The generator running now: the body's, or a call()'s; null before the thread is primed. */
+  gen: Step<unknown> | null = null;
+  /** The generators suspended in call(), outermost first (the body's at the bottom). */
+  readonly callers: Step<unknown>[] = [];
   /** Label of the step this thread will run next (what it last yielded). */
   label: string;
   /** Non-null while the next step must wait for a lock or a grace period. */
