@@ -75,26 +75,34 @@ export function decode(h: Harness, payload: Uint8Array): Scenario {
 /** Encodes a scenario into canonical payload bytes. */
 export function encode(h: Harness, s: Scenario): Uint8Array {
   const seed = s.walkSeed >>> 0;
-  const out: number[] = [s.config % Math.max(1, h.configRange), seed & 0xff, (seed >>> 8) & 0xff, (seed >>> 16) & 0xff, (seed >>> 24) & 0xff, s.walkRate & 0xff];
-  h.slots.forEach((slot, i) => {
-    const prog = (s.programs[i] ?? []).slice(0, slot.maxOps);
-    out.push(prog.length);
-    for (const op of prog) {
+  // The header and programs first (small), then schedule and choices copied in one piece each.
+  const head: number[] = [s.config % Math.max(1, h.configRange), seed & 0xff, (seed >>> 8) & 0xff, (seed >>> 16) & 0xff, (seed >>> 24) & 0xff, s.walkRate & 0xff];
+  const slots = h.slots;
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i]!;
+    const prog = s.programs[i] ?? [];
+    const n = Math.min(prog.length, slot.maxOps);
+    head.push(n);
+    for (let k = 0; k < n; k++) {
+      const op = prog[k]!;
       const kind = slot.ops.length === 0 ? 0 : op.kind % slot.ops.length;
-      out.push(kind);
+      head.push(kind);
       const spec = slot.ops[kind];
-      spec?.args.forEach((a, j) => out.push((op.args[j] ?? 0) % Math.max(1, a.range)));
+      if (spec !== undefined) for (let j = 0; j < spec.args.length; j++) head.push((op.args[j] ?? 0) % Math.max(1, spec.args[j]!.range));
     }
-  });
-  let len = Math.min(s.schedule.length, 2 ** 21 - 1);
+  }
+  const schedule = s.schedule.length > 2 ** 21 - 1 ? s.schedule.subarray(0, 2 ** 21 - 1) : s.schedule;
+  let len = schedule.length;
   do {
     const b = len & 0x7f;
     len = Math.floor(len / 128);
-    out.push(len > 0 ? b | 0x80 : b);
+    head.push(len > 0 ? b | 0x80 : b);
   } while (len > 0);
-  for (const b of s.schedule.subarray(0, 2 ** 21 - 1)) out.push(b);
-  for (const b of s.choices) out.push(b);
-  return Uint8Array.from(out);
+  const out = new Uint8Array(head.length + schedule.length + s.choices.length);
+  out.set(head, 0);
+  out.set(schedule, head.length);
+  out.set(s.choices, head.length + schedule.length);
+  return out;
 }
 
 /** Prefixes the file header. */
