@@ -8,13 +8,16 @@
  */
 import type { HarnessConfig, Harness, OpSpec, ThreadSlot } from '../src/fuzz/harness';
 import type { Op, Scenario } from '../src/fuzz/scenario';
-import { type Blocker, call, Execution, type ExecutionOptions, type Outcome, type SimThread, type Step } from '../src/runtime';
+import {
+  type Blocker, call, CopyPlan, DecisionSourceError, Execution, type ExecutionOptions, FeatureMap, ModelError, type Outcome, type SetupState, type SimThread,
+  SnapshotRefused, type Step,
+} from '../src/runtime';
 import type { DecisionSource } from '../src/runtime/decision-source';
 import type { Kvm, KvmParams } from '../src/model/kvm';
 import { APIC_DEFAULT_GFN } from '../src/model/memslots';
 import type { MemslotRequest } from '../src/model/memslot-ops';
 import { type ModelConfig, configOf } from '../src/model/switches';
-import { recycleSpts } from '../src/model/mmu-page';
+import { copySpt, recycleSpts } from '../src/model/mmu-page';
 import { type VcpuOp, kvm_vcpu_run } from '../src/model/vcpu-run';
 import { type IoctlOp, type MmOp, ioctlThread, mmThread, registerOracles } from '../src/model/vm';
 import { Kvm as KvmClass } from '../src/model/kvm';
@@ -185,6 +188,10 @@ export class KvmHarness implements Harness {
   readonly slots: readonly ThreadSlot[];
   readonly configRange: number;
   readonly maxSteps: number;
+  /** Set-up snapshots of the states with preludes (see execute). */
+  private readonly setups = new SetupSnapshots();
+  /** Executions started from a copy of a set-up snapshot (tests and reports). */
+  fromSetup = 0;
 
   constructor(readonly def: KvmHarnessDef) {
     this.name = def.name;
@@ -210,31 +217,151 @@ export class KvmHarness implements Harness {
   }
 
   execute(s: Scenario, cfg: HarnessConfig, source: DecisionSource, opts: Partial<ExecutionOptions>): Outcome {
-    const ex = new Execution(source, { maxSteps: this.maxSteps, ...opts });
     const state = pick(this.def.states, s.config);
-    const vcpuCount = 1 + Math.max(0, ...this.def.slots.map((sl) => (sl.role.kind === 'vcpu' ? sl.role.vcpu : 0)));
     // The model configuration is built once, by configure(), not per execution.
     const model = 'model' in cfg ? (cfg as KvmHarnessConfig).model : configOf(cfg.off, cfg.variants);
-    const kvm = new KvmClass(ex, model, { ...state.params, vcpus: Math.max(vcpuCount, state.params.vcpus ?? 0) });
-    state.setup?.(kvm);
+    const progs = this.def.slots.map((slot, i) => (s.programs[i] ?? []).map((op) => slot.ops[op.kind % slot.ops.length]!.make(op.args)));
     // Set-up phase: preludes run one after another, in slot order, before anything else.
     const preludeSlots = this.def.slots.filter((sl) => sl.role.kind === 'vcpu' && (state.preludes?.[sl.name]?.length ?? 0) > 0);
-    const gate = { turn: 0 };
-    const total = preludeSlots.length;
-    const allDone: Blocker = { label: 'harness:prelude_done', waitsFor: 'harness prelude', ready: () => gate.turn >= total };
-    this.def.slots.forEach((slot, i) => {
-      const prog = (s.programs[i] ?? []).map((op) => slot.ops[op.kind % slot.ops.length]!.make(op.args));
-      const myTurn = preludeSlots.indexOf(slot);
-      const prelude = state.preludes?.[slot.name] ?? [];
-      if (prog.length === 0 && myTurn < 0) return;
-      const run: SlotRun = { kvm, role: slot.role, prog, prelude, myTurn, total, gate, allDone };
-      ex.spawn(slot.name, (t) => slotThread(t, run));
-    });
-    kvm.rcu.spawnActor('rcu');
+    // A slot gets a thread when it has a program or a prelude.
+    const spawned = this.def.slots.map((sl, i) => progs[i]!.length > 0 || preludeSlots.includes(sl));
+    // Untraced runs start from a copy of the state the preludes leave (see SetupSnapshots); traced ones show every step.
+    if (preludeSlots.length > 0 && opts.trace !== true && source.observeForced === undefined) {
+      const setup = this.setups.get(cfg, s.config, spawned, () => this.runPreludes(model, state, spawned));
+      if (setup !== null) return this.executeFromSetup(setup, progs, source, opts);
+    }
+    const ex = new Execution(source, { maxSteps: this.maxSteps, ...opts });
+    const kvm = this.newVm(ex, model, state);
+    this.spawnSlots(ex, kvm, state, spawned, progs);
     registerOracles(ex, kvm);
     const outcome = ex.run();
     // Nothing outside this call refers to the VM: its page tables can be reused.
     recycleSpts(kvm.frames.values());
     return outcome;
   }
+
+  /** Spawns the `spawned` slots' threads (prelude in turn, then program), then the RCU actor. */
+  private spawnSlots(ex: Execution, kvm: Kvm, state: InitialState, spawned: readonly boolean[], progs: readonly (VcpuOp | IoctlOp | MmOp)[][]): { gate: { turn: number }; total: number } {
+    const preludeSlots = this.def.slots.filter((sl) => sl.role.kind === 'vcpu' && (state.preludes?.[sl.name]?.length ?? 0) > 0);
+    const gate = { turn: 0 };
+    const total = preludeSlots.length;
+    const allDone: Blocker = { label: 'harness:prelude_done', waitsFor: 'harness prelude', ready: () => gate.turn >= total };
+    this.def.slots.forEach((slot, i) => {
+      if (!spawned[i]) return;
+      const run: SlotRun = { kvm, role: slot.role, prog: progs[i]!, prelude: state.preludes?.[slot.name] ?? [], myTurn: preludeSlots.indexOf(slot), total, gate, allDone };
+      ex.spawn(slot.name, (t) => slotThread(t, run));
+    });
+    kvm.rcu.spawnActor('rcu');
+    return { gate, total };
+  }
+
+  private newVm(ex: Execution, model: ModelConfig, state: InitialState): Kvm {
+    const vcpuCount = 1 + Math.max(0, ...this.def.slots.map((sl) => (sl.role.kind === 'vcpu' ? sl.role.vcpu : 0)));
+    const kvm = new KvmClass(ex, model, { ...state.params, vcpus: Math.max(vcpuCount, state.params.vcpus ?? 0) });
+    state.setup?.(kvm);
+    return kvm;
+  }
+
+  /**
+   * The template of a set-up snapshot: a VM with the `spawned` slots' threads
+   * run through their preludes (their programs never start), under a source
+   * that refuses any decision. Null when the preludes made a decision,
+   * failed, or left state that cannot be copied.
+   */
+  private runPreludes(model: ModelConfig, state: InitialState, spawned: readonly boolean[]): PreludeSetup | null {
+    const ex = new Execution(REFUSING_SOURCE, { maxSteps: this.maxSteps, features: new FeatureMap() });
+    const kvm = this.newVm(ex, model, state);
+    // The programs never start: the template stops when the last prelude is done.
+    const { gate, total } = this.spawnSlots(ex, kvm, state, spawned, this.def.slots.map(() => []));
+    const slots = spawned.flatMap((b, i) => (b ? [i] : []));
+    try {
+      if (!ex.runSetup(() => gate.turn >= total)) return null;
+      const setup = ex.captureSetup();
+      return { setup, plan: CopyPlan.compile(kvm, ex, ex.threads, [model], copySpt), slots, total };
+    } catch (e) {
+      // A decision or a choice during the preludes (REFUSING_SOURCE), or state captureSetup refuses:
+      // this combination always runs its preludes. A model error shows up again there.
+      if (e instanceof SnapshotRefused || e instanceof DecisionSourceError || e instanceof ModelError) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * One execution from a copy of a set-up: the same threads as the template
+   * (same ids), the VM copied into the new execution, each slot thread
+   * starting where its prelude left it (waiting for the end of the set-up),
+   * then the program. Null when the copy is refused (nothing has run yet).
+   */
+  private executeFromSetup(p: PreludeSetup, progs: readonly (VcpuOp | IoctlOp | MmOp)[][], source: DecisionSource, opts: Partial<ExecutionOptions>): Outcome {
+    this.fromSetup++;
+    const ex = new Execution(source, { maxSteps: this.maxSteps, ...opts });
+    const runs: SlotRun[] = [];
+    let kvm: Kvm | null = null;
+    // The template's threads, in order: the spawned slots', then the RCU actor's.
+    const threads = p.setup.threads.map((x, k) => (k < p.slots.length
+      ? ex.createThread(x.name, (t) => slotThread(t, runs[k]!))
+      : ex.createThread(x.name, (t) => kvm!.rcu.actor(t), { daemon: true })));
+    kvm = p.plan.copy(ex, threads);
+    const gate = { turn: p.total };
+    const allDone: Blocker = { label: 'harness:prelude_done', waitsFor: 'harness prelude', ready: () => gate.turn >= p.total };
+    for (const i of p.slots) runs.push({ kvm, role: this.def.slots[i]!.role, prog: progs[i]!, prelude: [], myTurn: -1, total: p.total, gate, allDone });
+    ex.restoreSetup(p.setup);
+    for (const t of threads) ex.prime(t);
+    ex.checkRestored(p.setup);
+    registerOracles(ex, kvm);
+    const outcome = ex.run();
+    recycleSpts(kvm.frames.values());
+    return outcome;
+  }
+}
+
+/** A set-up snapshot of one harness state and set of threads. */
+interface PreludeSetup {
+  readonly setup: SetupState;
+  /** Copies the template's VM (never run further) into an execution. */
+  readonly plan: CopyPlan<Kvm>;
+  /** The slot of each template thread but the last (the RCU actor). */
+  readonly slots: readonly number[];
+  readonly total: number;
+}
+
+/** The decision source of set-up templates: a prelude that needs a decision cannot be snapshotted. */
+const REFUSING_SOURCE: DecisionSource = {
+  name: 'set-up',
+  beginExecution: () => undefined,
+  nextThread: () => {
+    throw new SnapshotRefused('the preludes made a scheduling decision');
+  },
+  nextChoice: () => {
+    throw new DecisionSourceError('the preludes made a model choice');
+  },
+};
+
+/**
+ * Set-up snapshots by configuration (WeakMap: a configuration's go when it
+ * does), harness state and set of spawned slots; null where refused.
+ */
+class SetupSnapshots {
+  private readonly byCfg = new WeakMap<HarnessConfig, Map<string, PreludeSetup | null>>();
+
+  get(cfg: HarnessConfig, config: number, spawned: readonly boolean[], make: () => PreludeSetup | null): PreludeSetup | null {
+    let m = this.byCfg.get(cfg);
+    if (m === undefined) {
+      m = new Map();
+      this.byCfg.set(cfg, m);
+    }
+    const key = keyOf(config, spawned);
+    let v = m.get(key);
+    if (v === undefined) {
+      v = make();
+      m.set(key, v);
+    }
+    return v;
+  }
+}
+
+function keyOf(config: number, spawned: readonly boolean[]): string {
+  let k = `${config}:`;
+  for (const b of spawned) k += b ? '1' : '0';
+  return k;
 }

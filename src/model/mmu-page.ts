@@ -88,6 +88,16 @@ function takeSpt(): Float64Array {
   return SPT_POOL.pop() ?? new Float64Array(PT_ENTRIES);
 }
 
+/** A copy of a page table for a set-up snapshot's copy (from the pool when it is one); other arrays are sliced. */
+export function copySpt(a: ArrayBufferView): ArrayBufferView {
+  if (a instanceof Float64Array && a.length === PT_ENTRIES) {
+    const b = takeSpt();
+    b.set(a);
+    return b;
+  }
+  return (a as Uint8Array).slice();
+}
+
 /** Returns the page tables of a finished execution's SPs to the pool. */
 export function recycleSpts(sps: Iterable<unknown>): void {
   for (const sp of sps) {

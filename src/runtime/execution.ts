@@ -5,6 +5,8 @@ import { FeatureMap, FeatureSalt, hashString, mixHash } from './features';
 import type { KObject } from './kobject';
 import { labelFunction } from './labels';
 import { Lockdep } from './lockdep';
+import { type LastAccessCapture } from './last-access';
+import { CLONE, SnapshotRefused } from './snapshot';
 import { SimThread, type ThreadBody } from './thread';
 import type { TraceEvent } from './trace';
 
@@ -57,6 +59,24 @@ export interface Outcome {
 
 type QuiescenceHook = (ex: Execution) => void;
 
+/** What Execution.captureSetup keeps of a set-up (see restoreSetup). */
+export interface SetupState {
+  /** The template execution the set-up ran in (its objects are the ones to copy). */
+  readonly template: Execution;
+  readonly step: number;
+  readonly nextOid: number;
+  readonly onceSeen: readonly string[];
+  readonly lockdep: readonly (readonly [string, string, string])[];
+  readonly threads: readonly {
+    readonly name: string; readonly daemon: boolean; readonly label: string;
+    readonly steps: number; readonly rcuSeq: number; readonly contended: boolean; readonly labelHash: number;
+  }[];
+  readonly lastRun: number;
+  readonly lastHash: number;
+  readonly features: { readonly slots: Uint32Array; readonly counts: Uint8Array } | null;
+  readonly lastAccess: LastAccessCapture | null;
+}
+
 /**
  * One execution: a set of simulated threads run step by step under a
  * decision source, from the first step until every non-daemon thread has
@@ -86,6 +106,9 @@ export class Execution {
   private event: TraceEvent | null = null;
   private fatal: Failure | null = null;
   private ran = false;
+  /** The thread that ran the last step, and its label's hash then (kept across runSetup and restoreSetup). */
+  private lastRun: SimThread | null = null;
+  private lastHash = 0;
 
   constructor(readonly source: DecisionSource, opts: Partial<ExecutionOptions> = {}) {
     this.opts = { ...DEFAULT_EXECUTION_OPTIONS, ...opts };
@@ -102,11 +125,24 @@ export class Execution {
    * its first yield names.
    */
   spawn(name: string, body: ThreadBody, opts: { daemon?: boolean } = {}): SimThread {
+    const t = this.createThread(name, body, opts);
+    this.prime(t);
+    return t;
+  }
+
+  /** Creates a thread without running any of its body (spawn = createThread + prime). */
+  createThread(name: string, body: ThreadBody, opts: { daemon?: boolean } = {}): SimThread {
     const t = new SimThread(this, this.threads.length, name, body, opts.daemon === true);
     this.threads.push(t);
+    return t;
+  }
+
+  /** Runs a created thread's body up to its first `yield` (see spawn). */
+  prime(t: SimThread): void {
+    if (t.gen !== null) throw new Error(`thread ${t.name} primed twice`);
     const saved = this.current;
     this.current = t;
-    t.gen = body(t);
+    t.gen = t.body(t);
     try {
       this.absorb(t, resume(t));
     } catch (e) {
@@ -116,7 +152,11 @@ export class Execution {
       t.done = true;
     }
     this.current = saved;
-    return t;
+  }
+
+  /** An execution is copied only as the execution a Cloner maps it to. */
+  [CLONE](): never {
+    throw new SnapshotRefused('a reference to another execution in the state');
   }
 
   /** Registers an end-of-execution check (run in registration order once every thread is done). */
@@ -144,7 +184,7 @@ export class Execution {
     this.ran = true;
     this.source.beginExecution({ threads: this.threads.length });
     try {
-      if (this.fatal === null) this.loop();
+      if (this.fatal === null) this.loop(null);
       if (this.fatal === null) this.quiesce();
     } catch (e) {
       if (!(e instanceof KernelFailure)) throw e;
@@ -161,16 +201,108 @@ export class Execution {
     };
   }
 
-  private loop(): void {
+  /**
+   * Runs a harness's set-up (its serial prelude) in a template execution:
+   * steps until `done()` holds before a step. Returns false when the set-up
+   * failed (an oracle fired). The template is then captured (captureSetup)
+   * and never run further.
+   */
+  runSetup(done: () => boolean): boolean {
+    if (this.ran) throw new Error('Execution.runSetup() after run()');
+    this.ran = true;
+    this.source.beginExecution({ threads: this.threads.length });
+    try {
+      if (this.fatal === null) this.loop(done);
+    } catch (e) {
+      if (!(e instanceof KernelFailure)) throw e;
+    }
+    return this.fatal === null && this.warnings.length === 0;
+  }
+
+  /**
+   * The execution-level state a set-up left (after runSetup): step and
+   * object-id counters, WARN_ONCE keys, lockdep's edges, each thread's
+   * bookkeeping, the last thread run, and the features and last accesses
+   * it recorded. Refused when the set-up depended on anything but its
+   * program — a scheduling decision or a model choice — or left a thread
+   * finished, holding a lock or inside an RCU read section.
+   */
+  captureSetup(): SetupState {
+    if (this.trace !== null) throw new SnapshotRefused('the set-up was traced');
+    if (this.fatal !== null || this.warnings.length > 0) throw new SnapshotRefused('the set-up failed');
+    if (this.schedule.length > 0 || this.choices.length > 0) throw new SnapshotRefused('the set-up made a scheduling decision or a model choice');
+    for (const t of this.threads) {
+      if (t.done || t.held.length > 0 || t.rcuDepth > 0) throw new SnapshotRefused(`${t.name} finished, holds a lock or is in an RCU read section after the set-up`);
+    }
+    const fm = this.features;
+    return {
+      template: this,
+      step: this.step,
+      nextOid: this.nextOid,
+      onceSeen: [...this.onceSeen],
+      lockdep: this.lockdep.edgeList(),
+      threads: this.threads.map((t) => ({ name: t.name, daemon: t.daemon, label: t.label, steps: t.steps, rcuSeq: t.rcuSeq, contended: t.contended, labelHash: t.labelHash })),
+      lastRun: this.lastRun === null ? -1 : this.lastRun.id,
+      lastHash: this.lastHash,
+      features: fm === null ? null : { slots: fm.touched().slice(), counts: Uint8Array.from(fm.touched(), (i) => fm.hits[i]!) },
+      lastAccess: fm === null ? null : fm.lastAccess.capture(),
+    };
+  }
+
+  /**
+   * Puts this new execution where a captured set-up left its template: its
+   * threads must be created (createThread) in the template's order, its
+   * model state copied (Cloner), and its threads primed after this call
+   * to the labels they had (checkRestored).
+   */
+  restoreSetup(s: SetupState): void {
+    if (this.ran || this.step !== 0) throw new Error('Execution.restoreSetup() on a started execution');
+    if (this.threads.length !== s.threads.length) throw new Error(`restoreSetup: ${this.threads.length} threads, the set-up had ${s.threads.length}`);
+    this.step = s.step;
+    this.nextOid = s.nextOid;
+    for (const k of s.onceSeen) this.onceSeen.add(k);
+    this.lockdep.addEdges(s.lockdep);
+    s.threads.forEach((x, i) => {
+      const t = this.threads[i]!;
+      if (t.name !== x.name || t.daemon !== x.daemon) throw new Error(`restoreSetup: thread ${i} is ${t.name}, the set-up had ${x.name}`);
+      t.steps = x.steps;
+      t.rcuSeq = x.rcuSeq;
+      t.contended = x.contended;
+      t.labelHash = x.labelHash;
+    });
+    this.lastRun = s.lastRun < 0 ? null : this.threads[s.lastRun]!;
+    this.lastHash = s.lastHash;
+    const fm = this.features;
+    if (fm !== null && s.features !== null && s.lastAccess !== null) {
+      const { slots, counts } = s.features;
+      for (let k = 0; k < slots.length; k++) for (let n = counts[k]!; n > 0; n--) fm.hit(slots[k]!);
+      fm.lastAccess.restore(s.lastAccess);
+    }
+  }
+
+  /** After priming restored threads: each must stand where the template's did. */
+  checkRestored(s: SetupState): void {
+    s.threads.forEach((x, i) => {
+      const t = this.threads[i]!;
+      if (t.label !== x.label || t.done) throw new Error(`restoreSetup: ${t.name} primed at ${t.label}, the set-up left it at ${x.label}`);
+    });
+  }
+
+  private loop(stop: (() => boolean) | null): void {
     const threads = this.threads;
     const runnable: number[] = [];
     const features = this.features;
     const source = this.source;
     const maxSteps = this.opts.maxSteps;
     const observe = source.observeForced !== undefined;
-    let last: SimThread | null = null;
-    let lastHash = 0;
+    let last = this.lastRun;
+    let lastHash = this.lastHash;
     for (;;) {
+      if (stop !== null && stop()) {
+        this.lastRun = last;
+        this.lastHash = lastHash;
+        return;
+      }
       let count = 0;
       let live = 0;
       let daemons = 0;

@@ -12,6 +12,14 @@
  */
 const MAX_PROBE = 8;
 
+/** The live entries of a table, slot by slot (set-up snapshots). */
+export interface LastAccessCapture {
+  readonly slots: Int32Array;
+  readonly oids: Int32Array;
+  readonly keys: Int32Array;
+  readonly values: Uint32Array;
+}
+
 export class LastAccessTable {
   private readonly oids: Int32Array;
   private readonly keys: Int32Array;
@@ -36,6 +44,30 @@ export class LastAccessTable {
       // Wrapped after 2^32 executions: stale stamps could look current.
       this.stamps.fill(0);
       this.epoch = 1;
+    }
+  }
+
+  /** The live entries, each with its slot. */
+  capture(): LastAccessCapture {
+    const slots: number[] = [];
+    for (let i = 0; i < this.stamps.length; i++) if (this.stamps[i] === this.epoch) slots.push(i);
+    return {
+      slots: Int32Array.from(slots),
+      oids: Int32Array.from(slots, (i) => this.oids[i]!),
+      keys: Int32Array.from(slots, (i) => this.keys[i]!),
+      values: Uint32Array.from(slots, (i) => this.values[i]!),
+    };
+  }
+
+  /** Forgets every entry and puts back a capture's, each in its own slot (the same probe sequences as where it was taken). */
+  restore(c: LastAccessCapture): void {
+    this.clear();
+    for (let k = 0; k < c.slots.length; k++) {
+      const i = c.slots[k]!;
+      this.stamps[i] = this.epoch;
+      this.oids[i] = c.oids[k]!;
+      this.keys[i] = c.keys[k]!;
+      this.values[i] = c.values[k]!;
     }
   }
 

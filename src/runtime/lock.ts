@@ -2,6 +2,7 @@ import type { Blocker, Step } from './blocker';
 import type { Execution } from './execution';
 import { memberLabel } from './label-memo';
 import type { LockClass } from './lockdep';
+import { CLONE, type CopyRecipe } from './snapshot';
 import type { SimThread } from './thread';
 
 interface SiteLabels {
@@ -25,6 +26,11 @@ export class Lock implements LockClass {
    * an acquisition without it.
    */
   constructor(readonly ex: Execution, readonly name: string, readonly kind: 'spinlock' | 'mutex', readonly outer: LockClass | null = null) {}
+
+  /** A copy for a set-up snapshot: the same holder and outer lock (copied), fresh blockers (theirs close over this lock). */
+  [CLONE](): CopyRecipe {
+    return { make: (ex) => new Lock(ex, this.name, this.kind, null), fields: ['outer', 'owner'] };
+  }
 
   private labels(fn: string): SiteLabels {
     let s = this.sites.get(fn);

@@ -106,6 +106,25 @@ export class Lockdep {
     this.report(t, fn, `${lock.name} not held${how}`, `${t.name} in ${fn} must hold ${lock.name}${how}; it holds ${holds}`);
   }
 
+  /** Every recorded edge [from, to, label], in recording order (set-up snapshots). */
+  edgeList(): [string, string, string][] {
+    const out: [string, string, string][] = [];
+    for (const [a, m] of this.edges) for (const [b, label] of m) out.push([a, b, label]);
+    return out;
+  }
+
+  /** Records edges from edgeList() of another execution, in their order, without checks (they were checked there). */
+  addEdges(list: readonly (readonly [string, string, string])[]): void {
+    for (const [a, b, label] of list) {
+      let out = this.edges.get(a);
+      if (out === undefined) {
+        out = new Map();
+        this.edges.set(a, out);
+      }
+      out.set(b, label);
+    }
+  }
+
   private addEdge(t: SimThread, from: HeldLock, to: string, fn: string, label: string): void {
     const a = from.lock.name;
     let out = this.edges.get(a);

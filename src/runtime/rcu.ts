@@ -1,6 +1,7 @@
 import type { Blocker, Step } from './blocker';
 import type { Execution } from './execution';
 import { label } from './label-memo';
+import { CLONE, type CopyRecipe, SnapshotRefused } from './snapshot';
 import type { SimThread } from './thread';
 
 interface Callback {
@@ -31,6 +32,12 @@ export class Rcu {
     this.actorReady = { label: 'rcu_do_batch:rcu.callbacks', waitsFor: 'rcu grace period', ready: () => this.anyReady() };
   }
 
+  /** A copy for a set-up snapshot: only with no callback queued (a callback is a closure over the template's objects). */
+  [CLONE](): CopyRecipe {
+    if (this.queue.length > 0) throw new SnapshotRefused(`${this.queue.length} RCU callbacks queued`);
+    return { make: (ex) => new Rcu(ex), fields: [] };
+  }
+
   /** Callbacks queued and not yet run. */
   get pending(): number {
     return this.queue.length;
@@ -55,7 +62,8 @@ export class Rcu {
     return this.ex.spawn(name, (t) => this.actor(t), { daemon: true });
   }
 
-  private *actor(t: SimThread): Step {
+  /** The RCU actor's body (spawnActor; a restored set-up creates the thread itself). */
+  *actor(t: SimThread): Step {
     for (;;) {
       yield this.actorReady;
       const ready: number[] = [];

@@ -2,6 +2,7 @@ import type { Blocker, Step } from './blocker';
 import type { Execution } from './execution';
 import { memberLabel } from './label-memo';
 import type { LockClass } from './lockdep';
+import { CLONE, type CopyRecipe } from './snapshot';
 import type { SimThread } from './thread';
 
 interface SiteLabels {
@@ -29,6 +30,11 @@ export class RwLock implements LockClass {
   private readonly sites = new Map<string, SiteLabels>();
 
   constructor(readonly ex: Execution, readonly name: string, readonly kind: 'rwlock' | 'rwsem' = 'rwlock') {}
+
+  /** A copy for a set-up snapshot: the same holders (copied), fresh blockers (theirs close over this lock). */
+  [CLONE](): CopyRecipe {
+    return { make: (ex) => new RwLock(ex, this.name, this.kind), fields: ['readers', 'writer'] };
+  }
 
   private labels(fn: string): SiteLabels {
     let s = this.sites.get(fn);

@@ -3,6 +3,7 @@ import type { Execution } from './execution';
 import type { HeldLock } from './lockdep';
 import type { KObject } from './kobject';
 import { labelFunction } from './labels';
+import { CLONE, SnapshotRefused } from './snapshot';
 
 /** A body of a simulated thread: a generator that yields at every preemption point. */
 export type ThreadBody = (t: SimThread) => Step<void>;
@@ -45,6 +46,11 @@ export class SimThread {
     readonly daemon: boolean,
   ) {
     this.label = `${name}:start`;
+  }
+
+  /** A thread is copied only as the thread a Cloner maps it to. */
+  [CLONE](): never {
+    throw new SnapshotRefused(`a reference to thread ${this.name} in the state`);
   }
 
   /** Kernel function of the step being run (the site for oracles). */
