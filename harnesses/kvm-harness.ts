@@ -338,16 +338,20 @@ const REFUSING_SOURCE: DecisionSource = {
 };
 
 /**
- * Set-up snapshots by configuration (WeakMap: a configuration's go when it
- * does), harness state and set of spawned slots; null where refused.
+ * Set-up snapshots by switch configuration (its names: configure() makes a
+ * new object per call, e.g. per benchmark trial), harness state and set of
+ * spawned slots; null where refused.
  */
 class SetupSnapshots {
+  private readonly byNames = new Map<string, Map<string, PreludeSetup | null>>();
   private readonly byCfg = new WeakMap<HarnessConfig, Map<string, PreludeSetup | null>>();
 
   get(cfg: HarnessConfig, config: number, spawned: readonly boolean[], make: () => PreludeSetup | null): PreludeSetup | null {
     let m = this.byCfg.get(cfg);
     if (m === undefined) {
-      m = new Map();
+      const names = `${[...cfg.off].sort().join(',')}|${[...cfg.variants].sort().join(',')}`;
+      m = this.byNames.get(names) ?? new Map<string, PreludeSetup | null>();
+      this.byNames.set(names, m);
       this.byCfg.set(cfg, m);
     }
     const key = keyOf(config, spawned);
