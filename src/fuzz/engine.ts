@@ -429,6 +429,14 @@ export class Fuzzer {
       payload = encode(this.harness, scenario);
     }
     const traced = this.harness.execute(scenario, this.cfg, scenarioSource(scenario), { trace: true });
+    // The crash file must give the crash again: a traced replay (which runs every step, preludes included)
+    // that fails otherwise is a determinism bug of mmufuzz — in the runtime, a harness or a set-up snapshot.
+    // Exact only where every decision converted to bytes (choices of the random and PCT sources above 255 do not).
+    const exact = this.opts.strategy === 'bytes' || scenario.choices.length === outcome.decisions.choices.length;
+    const replayed = traced.failure === null ? 'no failure' : signatureOf(traced.failure);
+    if (exact && replayed !== signature) {
+      this.onEvent({ event: 'model-error', message: `the crash ${signature} does not replay: its traced replay gives ${replayed} (a determinism bug)`, execs: this.execs });
+    }
     const sidecar = this.sidecar(scenario, traced.failure === null ? outcome : traced, signature);
     const trace = renderSwimlanes(traced) + `\n\nreplay: mmufuzz replay <this file> --trace\n${formatSchedule(traced.decisions)}`;
     const file = this.crashStore === null ? null : this.crashStore.store(signature, payload, sidecar, trace);

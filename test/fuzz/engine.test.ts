@@ -313,3 +313,20 @@ test('preemptions land where threads compete, not in the forced set-up steps (un
   t.true(all > 50, `only ${all} preemptions in the corpus`);
   t.true(inside / all > 0.8, `${inside} of ${all} preemptions after step ${first}`);
 });
+
+test('a crash whose traced replay does not fail the same way is reported as a determinism bug', (t) => {
+  // A harness that loses its failure when traced (as a set-up snapshot that differed from the full run would).
+  const flaky: Harness = { ...toy, execute: (s, cfg, src, opts) => {
+    const o = toy.execute(s, cfg, src, opts);
+    return opts.trace === true ? { ...o, failure: null, warnings: [] } : o;
+  } };
+  const { done, events } = fuzz(flaky, flaky.configure([], []), { runs: 400, seed: 1 });
+  t.true(done.crashes.length > 0);
+  const errors = events.filter((e): e is Extract<FuzzEvent, { event: 'model-error' }> => e.event === 'model-error');
+  t.is(errors.length, done.crashes.length);
+  t.regex(errors[0]!.message, /does not replay: its traced replay gives no failure/);
+  // The faithful harness replays every crash.
+  const ok = fuzz(toy, toy.configure([], []), { runs: 400, seed: 1 });
+  t.true(ok.done.crashes.length > 0);
+  t.deepEqual(ok.events.filter((e) => e.event === 'model-error'), []);
+});
