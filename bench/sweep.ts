@@ -38,6 +38,8 @@ export interface SweepRow extends SweepCell {
   readonly seconds: number;
   readonly execs: number;
   readonly found: readonly SweepFound[];
+  /** Distinct model errors (bugs of mmufuzz, not kernel crashes); empty in a healthy run. */
+  readonly modelErrors: readonly string[];
 }
 
 /** The cells, in table order: per switch, its harness on and off, then mmu off; last mmu with everything on. */
@@ -61,7 +63,8 @@ export function cellLabel(c: SweepCell): string {
 export function formatRow(r: SweepRow): string {
   const rate = r.seconds > 0 ? Math.round(r.execs / r.seconds) : 0;
   const found = r.found.length === 0 ? 'nothing' : r.found.map((f) => `${f.signature} ${f.seconds.toFixed(1)} s / ${f.execs}`).join('; ');
-  return `  ${cellLabel(r).padEnd(42)} ${String(r.execs).padStart(9)} execs (${rate}/s)  ${found}`;
+  const errors = r.modelErrors.map((m) => `\n    MODEL ERROR: ${m}`).join('');
+  return `  ${cellLabel(r).padEnd(42)} ${String(r.execs).padStart(9)} execs (${rate}/s)  ${found}${errors}`;
 }
 
 /** Runs the cells, `jobs` at a time, each for `seconds`; logs each row as it finishes; returns the rows in cell order. */

@@ -34,6 +34,7 @@ test('a short sweep runs its cells in worker threads and returns one row per cel
   for (const r of rows) {
     t.true(r.execs > 0, cellLabel(r));
     t.true(r.seconds >= 0.3);
+    t.deepEqual(r.modelErrors, [], cellLabel(r));
     for (const f of r.found) {
       t.true(f.execs >= 1 && f.execs <= r.execs, f.signature);
       t.regex(f.signature, /^[A-Z]+ \S+: /);
@@ -44,7 +45,9 @@ test('a short sweep runs its cells in worker threads and returns one row per cel
 });
 
 test('formatRow: executions, rate and each signature with its time and executions', (t) => {
-  const line = formatRow({ harness: 'unsync', off: ['tdp-unsync-lock'], seconds: 2, execs: 4000, found: [{ signature: 'WARN f: x', seconds: 0.25, execs: 120 }] });
+  const line = formatRow({ harness: 'unsync', off: ['tdp-unsync-lock'], seconds: 2, execs: 4000, found: [{ signature: 'WARN f: x', seconds: 0.25, execs: 120 }], modelErrors: [] });
   t.regex(line, /unsync, tdp-unsync-lock off +4000 execs \(2000\/s\) {2}WARN f: x 0\.3 s \/ 120$/);
-  t.regex(formatRow({ harness: 'mmu', off: [], seconds: 1, execs: 10, found: [] }), /nothing$/);
+  t.regex(formatRow({ harness: 'mmu', off: [], seconds: 1, execs: 10, found: [], modelErrors: [] }), /nothing$/);
+  // A model error (a bug of mmufuzz) is never hidden in the table.
+  t.regex(formatRow({ harness: 'mmu', off: [], seconds: 1, execs: 10, found: [], modelErrors: ['the crash X does not replay'] }), /nothing\n {4}MODEL ERROR: the crash X does not replay$/);
 });
