@@ -337,7 +337,7 @@ export class Fuzzer {
     }
     this.execs++;
     this.observeSpan(outcome);
-    if (arm >= 0) this.arms.record(arm, outcome.failure !== null);
+    if (arm >= 0) this.arms.record(arm, outcome.failure === null ? null : signatureOf(outcome.failure));
     const fresh = this.coverage.novelty(this.fm, true);
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm);

@@ -20,11 +20,25 @@
  *    exactly;
  *  - a fifth of every pick still follows the prior, so no arm starves while
  *    a known crash keeps recurring under another.
- * Any failure counts, duplicates included: the signal is how much an arm
- * breaks the model, not what is new.
+ * Duplicates count, but only while a finding is new: the first
+ * COUNTED_PER_SIGNATURE occurrences of each signature, and all counts fade
+ * (times FADE every FADE_EVERY executions). So a new finding pulls the
+ * shares toward the schedules that reach it — on seed 000's harness the
+ * lost update's invariants pull toward high rates, where its WARN is — and
+ * an old one lets them return to the prior. Counting every recurrence for
+ * ever let one frequent known finding own the shares: on `mmu` with every
+ * switch on, the notifier race (`freed-page-mapped`, thousands of times a
+ * minute) held rate 192 at 50%, and the APIC finding, which wants rates
+ * 8-16, took a median 11.1 s to find (8 seeds); now 4.1 s (the prior
+ * alone: 1.3 s), with seed 000's first-hit rate unchanged (bench/README.md).
  */
 const EXPLORE = 0.2;
 const EXPONENT = 2;
+/** Occurrences of one signature that count as failures. */
+export const COUNTED_PER_SIGNATURE = 20;
+/** Every FADE_EVERY executions, every count is multiplied by FADE (counts from 10,000 executions ago weigh a tenth). */
+export const FADE_EVERY = 1000;
+export const FADE = 0.8;
 export type ScheduleArm = { readonly shape: 'preemptions' } | { readonly shape: 'random-switches'; readonly rate: number };
 
 export class ScheduleArms {
@@ -34,6 +48,9 @@ export class ScheduleArms {
   private readonly failures: Float64Array;
   private totalPulls = 0;
   private totalFailures = 0;
+  /** Occurrences counted per signature (at most COUNTED_PER_SIGNATURE). */
+  private readonly counted = new Map<string, number>();
+  private sinceFade = 0;
   /** The current shares, recomputed in place before each pick (no allocation per execution). */
   private readonly current: Float64Array;
 
@@ -94,13 +111,27 @@ export class ScheduleArms {
     return 0;
   }
 
-  /** Records one execution of a schedule from arm `i`, and whether it failed. */
-  record(i: number, failed: boolean): void {
+  /** Records one execution of a schedule from arm `i`, and the signature of its failure (null: none). */
+  record(i: number, failure: string | null): void {
     this.pulls[i]!++;
     this.totalPulls++;
-    if (failed) {
-      this.failures[i]!++;
-      this.totalFailures++;
+    if (failure !== null) {
+      const n = this.counted.get(failure) ?? 0;
+      if (n < COUNTED_PER_SIGNATURE) {
+        this.counted.set(failure, n + 1);
+        this.failures[i]!++;
+        this.totalFailures++;
+      }
+    }
+    if (++this.sinceFade >= FADE_EVERY) {
+      this.sinceFade = 0;
+      for (let k = 0; k < this.arms.length; k++) {
+        this.pulls[k]! *= FADE;
+        this.failures[k]! *= FADE;
+      }
+      this.totalPulls *= FADE;
+      this.totalFailures *= FADE;
     }
   }
+
 }
