@@ -269,7 +269,9 @@ export class KvmHarness implements Harness {
    * failed, or left state that cannot be copied.
    */
   private runPreludes(model: ModelConfig, state: InitialState, spawned: readonly boolean[]): PreludeSetup | null {
-    const ex = new Execution(REFUSING_SOURCE, { maxSteps: this.maxSteps, features: new FeatureMap() });
+    // The features are copied out by captureSetup: one scratch map serves every template.
+    TEMPLATE_FEATURES.clear();
+    const ex = new Execution(REFUSING_SOURCE, { maxSteps: this.maxSteps, features: TEMPLATE_FEATURES });
     const kvm = this.newVm(ex, model, state);
     // The programs never start: the template stops when the last prelude is done.
     const { gate, total } = this.spawnSlots(ex, kvm, state, spawned, this.def.slots.map(() => []));
@@ -324,6 +326,8 @@ interface PreludeSetup {
   readonly slots: readonly number[];
   readonly total: number;
 }
+
+const TEMPLATE_FEATURES = new FeatureMap();
 
 /** The decision source of set-up templates: a prelude that needs a decision cannot be snapshotted. */
 const REFUSING_SOURCE: DecisionSource = {

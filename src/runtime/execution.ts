@@ -61,8 +61,6 @@ type QuiescenceHook = (ex: Execution) => void;
 
 /** What Execution.captureSetup keeps of a set-up (see restoreSetup). */
 export interface SetupState {
-  /** The template execution the set-up ran in (its objects are the ones to copy). */
-  readonly template: Execution;
   readonly step: number;
   readonly nextOid: number;
   readonly onceSeen: readonly string[];
@@ -236,7 +234,6 @@ export class Execution {
     }
     const fm = this.features;
     return {
-      template: this,
       step: this.step,
       nextOid: this.nextOid,
       onceSeen: [...this.onceSeen],

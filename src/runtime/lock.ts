@@ -29,7 +29,9 @@ export class Lock implements LockClass {
 
   /** A copy for a set-up snapshot: the same holder and outer lock (copied), fresh blockers (theirs close over this lock). */
   [CLONE](): CopyRecipe {
-    return { make: (ex) => new Lock(ex, this.name, this.kind, null), fields: ['outer', 'owner'] };
+    // Not `this`: a plan keeps its recipes, and this lock would keep the template's execution alive.
+    const { name, kind } = this;
+    return { make: (ex) => new Lock(ex, name, kind, null), fields: ['outer', 'owner'] };
   }
 
   private labels(fn: string): SiteLabels {

@@ -33,7 +33,9 @@ export class RwLock implements LockClass {
 
   /** A copy for a set-up snapshot: the same holders (copied), fresh blockers (theirs close over this lock). */
   [CLONE](): CopyRecipe {
-    return { make: (ex) => new RwLock(ex, this.name, this.kind), fields: ['readers', 'writer'] };
+    // Not `this`: a plan keeps its recipes, and this lock would keep the template's execution alive.
+    const { name, kind } = this;
+    return { make: (ex) => new RwLock(ex, name, kind), fields: ['readers', 'writer'] };
   }
 
   private labels(fn: string): SiteLabels {
