@@ -292,7 +292,7 @@ export class KvmHarness implements Harness {
    * One execution from a copy of a set-up: the same threads as the template
    * (same ids), the VM copied into the new execution, each slot thread
    * starting where its prelude left it (waiting for the end of the set-up),
-   * then the program. Null when the copy is refused (nothing has run yet).
+   * then the program.
    */
   private executeFromSetup(p: PreludeSetup, progs: readonly (VcpuOp | IoctlOp | MmOp)[][], source: DecisionSource, opts: Partial<ExecutionOptions>): Outcome {
     this.fromSetup++;

@@ -152,7 +152,7 @@ export class Execution {
     this.current = saved;
   }
 
-  /** An execution is copied only as the execution a Cloner maps it to. */
+  /** An execution is copied only as the execution a CopyPlan maps it to. */
   [CLONE](): never {
     throw new SnapshotRefused('a reference to another execution in the state');
   }
@@ -249,7 +249,7 @@ export class Execution {
   /**
    * Puts this new execution where a captured set-up left its template: its
    * threads must be created (createThread) in the template's order, its
-   * model state copied (Cloner), and its threads primed after this call
+   * model state copied (CopyPlan), and its threads primed after this call
    * to the labels they had (checkRestored).
    */
   restoreSetup(s: SetupState): void {

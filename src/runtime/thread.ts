@@ -48,7 +48,7 @@ export class SimThread {
     this.label = `${name}:start`;
   }
 
-  /** A thread is copied only as the thread a Cloner maps it to. */
+  /** A thread is copied only as the thread a CopyPlan maps it to. */
   [CLONE](): never {
     throw new SnapshotRefused(`a reference to thread ${this.name} in the state`);
   }
