@@ -192,6 +192,8 @@ export class KvmHarness implements Harness {
   private readonly setups = new SetupSnapshots();
   /** Executions started from a copy of a set-up snapshot (tests and reports). */
   fromSetup = 0;
+  /** Per initial state, the slots with a prelude (vCPU slots, in slot order): their turns in the set-up. */
+  private readonly preludeSlots: readonly (readonly number[])[];
 
   constructor(readonly def: KvmHarnessDef) {
     this.name = def.name;
@@ -199,6 +201,7 @@ export class KvmHarness implements Harness {
     this.slots = def.slots.map((s) => ({ name: s.name, maxOps: s.maxOps, ops: s.ops.map((o) => o.spec) }));
     this.configRange = def.states.length;
     this.maxSteps = def.maxSteps ?? 20_000;
+    this.preludeSlots = def.states.map((st) => def.slots.flatMap((sl, i) => (sl.role.kind === 'vcpu' && (st.preludes?.[sl.name]?.length ?? 0) > 0 ? [i] : [])));
   }
 
   configure(off: readonly string[], variants: readonly string[]): KvmHarnessConfig {
@@ -217,22 +220,23 @@ export class KvmHarness implements Harness {
   }
 
   execute(s: Scenario, cfg: HarnessConfig, source: DecisionSource, opts: Partial<ExecutionOptions>): Outcome {
-    const state = pick(this.def.states, s.config);
+    const stateIdx = (s.config ?? 0) % this.def.states.length;
+    const state = this.def.states[stateIdx]!;
     // The model configuration is built once, by configure(), not per execution.
     const model = 'model' in cfg ? (cfg as KvmHarnessConfig).model : configOf(cfg.off, cfg.variants);
     const progs = this.def.slots.map((slot, i) => (s.programs[i] ?? []).map((op) => slot.ops[op.kind % slot.ops.length]!.make(op.args)));
     // Set-up phase: preludes run one after another, in slot order, before anything else.
-    const preludeSlots = this.def.slots.filter((sl) => sl.role.kind === 'vcpu' && (state.preludes?.[sl.name]?.length ?? 0) > 0);
+    const preludes = this.preludeSlots[stateIdx]!;
     // A slot gets a thread when it has a program or a prelude.
-    const spawned = this.def.slots.map((sl, i) => progs[i]!.length > 0 || preludeSlots.includes(sl));
+    const spawned = progs.map((p, i) => p.length > 0 || preludes.includes(i));
     // Untraced runs start from a copy of the state the preludes leave (see SetupSnapshots); traced ones show every step.
-    if (preludeSlots.length > 0 && opts.trace !== true && source.observeForced === undefined) {
-      const setup = this.setups.get(cfg, s.config, spawned, () => this.runPreludes(model, state, spawned));
+    if (preludes.length > 0 && opts.trace !== true && source.observeForced === undefined) {
+      const setup = this.setups.get(cfg, stateIdx, spawned, () => this.runPreludes(model, stateIdx, spawned));
       if (setup !== null) return this.executeFromSetup(setup, progs, source, opts);
     }
     const ex = new Execution(source, { maxSteps: this.maxSteps, ...opts });
     const kvm = this.newVm(ex, model, state);
-    this.spawnSlots(ex, kvm, state, spawned, progs);
+    this.spawnSlots(ex, kvm, stateIdx, spawned, progs);
     registerOracles(ex, kvm);
     const outcome = ex.run();
     // Nothing outside this call refers to the VM: its page tables can be reused.
@@ -241,14 +245,15 @@ export class KvmHarness implements Harness {
   }
 
   /** Spawns the `spawned` slots' threads (prelude in turn, then program), then the RCU actor. */
-  private spawnSlots(ex: Execution, kvm: Kvm, state: InitialState, spawned: readonly boolean[], progs: readonly (VcpuOp | IoctlOp | MmOp)[][]): { gate: { turn: number }; total: number } {
-    const preludeSlots = this.def.slots.filter((sl) => sl.role.kind === 'vcpu' && (state.preludes?.[sl.name]?.length ?? 0) > 0);
+  private spawnSlots(ex: Execution, kvm: Kvm, stateIdx: number, spawned: readonly boolean[], progs: readonly (VcpuOp | IoctlOp | MmOp)[][]): { gate: { turn: number }; total: number } {
+    const state = this.def.states[stateIdx]!;
+    const preludes = this.preludeSlots[stateIdx]!;
     const gate = { turn: 0 };
-    const total = preludeSlots.length;
+    const total = preludes.length;
     const allDone: Blocker = { label: 'harness:prelude_done', waitsFor: 'harness prelude', ready: () => gate.turn >= total };
     this.def.slots.forEach((slot, i) => {
       if (!spawned[i]) return;
-      const run: SlotRun = { kvm, role: slot.role, prog: progs[i]!, prelude: state.preludes?.[slot.name] ?? [], myTurn: preludeSlots.indexOf(slot), total, gate, allDone };
+      const run: SlotRun = { kvm, role: slot.role, prog: progs[i]!, prelude: state.preludes?.[slot.name] ?? [], myTurn: preludes.indexOf(i), total, gate, allDone };
       ex.spawn(slot.name, (t) => slotThread(t, run));
     });
     kvm.rcu.spawnActor('rcu');
@@ -268,13 +273,13 @@ export class KvmHarness implements Harness {
    * that refuses any decision. Null when the preludes made a decision,
    * failed, or left state that cannot be copied.
    */
-  private runPreludes(model: ModelConfig, state: InitialState, spawned: readonly boolean[]): PreludeSetup | null {
+  private runPreludes(model: ModelConfig, stateIdx: number, spawned: readonly boolean[]): PreludeSetup | null {
     // The features are copied out by captureSetup: one scratch map serves every template.
     TEMPLATE_FEATURES.clear();
     const ex = new Execution(REFUSING_SOURCE, { maxSteps: this.maxSteps, features: TEMPLATE_FEATURES });
-    const kvm = this.newVm(ex, model, state);
+    const kvm = this.newVm(ex, model, this.def.states[stateIdx]!);
     // The programs never start: the template stops when the last prelude is done.
-    const { gate, total } = this.spawnSlots(ex, kvm, state, spawned, this.def.slots.map(() => []));
+    const { gate, total } = this.spawnSlots(ex, kvm, stateIdx, spawned, this.def.slots.map(() => []));
     const slots = spawned.flatMap((b, i) => (b ? [i] : []));
     try {
       if (!ex.runSetup(() => gate.turn >= total)) return null;
@@ -347,18 +352,20 @@ const REFUSING_SOURCE: DecisionSource = {
  * spawned slots; null where refused.
  */
 class SetupSnapshots {
-  private readonly byNames = new Map<string, Map<string, PreludeSetup | null>>();
-  private readonly byCfg = new WeakMap<HarnessConfig, Map<string, PreludeSetup | null>>();
+  private readonly byNames = new Map<string, Map<number, PreludeSetup | null>>();
+  private readonly byCfg = new WeakMap<HarnessConfig, Map<number, PreludeSetup | null>>();
 
-  get(cfg: HarnessConfig, config: number, spawned: readonly boolean[], make: () => PreludeSetup | null): PreludeSetup | null {
+  get(cfg: HarnessConfig, stateIdx: number, spawned: readonly boolean[], make: () => PreludeSetup | null): PreludeSetup | null {
     let m = this.byCfg.get(cfg);
     if (m === undefined) {
       const names = `${[...cfg.off].sort().join(',')}|${[...cfg.variants].sort().join(',')}`;
-      m = this.byNames.get(names) ?? new Map<string, PreludeSetup | null>();
+      m = this.byNames.get(names) ?? new Map<number, PreludeSetup | null>();
       this.byNames.set(names, m);
       this.byCfg.set(cfg, m);
     }
-    const key = keyOf(config, spawned);
+    // The state index and the spawned slots as bits (harnesses have a handful of slots).
+    let key = stateIdx;
+    for (const b of spawned) key = key * 2 + (b ? 1 : 0);
     let v = m.get(key);
     if (v === undefined) {
       v = make();
@@ -368,8 +375,3 @@ class SetupSnapshots {
   }
 }
 
-function keyOf(config: number, spawned: readonly boolean[]): string {
-  let k = `${config}:`;
-  for (const b of spawned) k += b ? '1' : '0';
-  return k;
-}

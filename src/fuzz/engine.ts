@@ -7,7 +7,7 @@
  * only through the Harness interface; it never imports the model.
  */
 import seedrandom from 'seedrandom';
-import { FEATURE_MAP_BITS, type Failure, FeatureMap, ModelError, type Outcome, signatureOf } from '../runtime';
+import { FEATURE_MAP_BITS, FeatureMap, ModelError, type Outcome, signatureOf } from '../runtime';
 import type { DecisionSource } from '../runtime/decision-source';
 import { renderSwimlanes } from '../report/swimlane';
 import { PctSource, RandomWalkSource, decodePreemptions, encodePreemptions, formatSchedule } from '../strategies';
@@ -337,7 +337,9 @@ export class Fuzzer {
     }
     this.execs++;
     this.observeSpan(outcome);
-    if (arm >= 0) this.arms.record(arm, outcome.failure === null ? null : signatureOf(outcome.failure));
+    // Computed once: the arms, the extensions and the crash store all use it.
+    const signature = outcome.failure === null ? null : signatureOf(outcome.failure);
+    if (arm >= 0) this.arms.record(arm, signature);
     const fresh = this.coverage.novelty(this.fm, true);
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm);
@@ -347,9 +349,9 @@ export class Fuzzer {
       if (keep && this.store.dirs.length > 0) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
     }
-    if (outcome.failure === null) return false;
-    if (outcome.failure.step < 0) this.queueExtensions(payload, outcome.failure);
-    return this.onFailure(s, payload, outcome);
+    if (outcome.failure === null || signature === null) return false;
+    if (outcome.failure.step < 0) this.queueExtensions(payload, signature);
+    return this.onFailure(s, payload, outcome, signature);
   }
 
   /**
@@ -362,10 +364,9 @@ export class Fuzzer {
    * schedules come from the input (bytes with feedback), and within
    * extendShare of all executions.
    */
-  private queueExtensions(payload: Uint8Array, f: Failure): void {
+  private queueExtensions(payload: Uint8Array, after: string): void {
     if (this.opts.strategy !== 'bytes' || !this.opts.feedback || this.opts.extendTries <= 0) return;
     if (this.extensionsRun + this.pending.length >= this.opts.extendShare * (this.execs + 1)) return;
-    const after = signatureOf(f);
     for (let i = 0; i < this.opts.extendTries; i++) {
       const e = this.mutator.extend(payload, i % 2 === 0 ? 'each' : 'one');
       if (e === null) return;
@@ -406,9 +407,7 @@ export class Fuzzer {
     }
   }
 
-  private onFailure(s: Scenario, payload0: Uint8Array, outcome: Outcome): boolean {
-    const f = outcome.failure!;
-    const signature = signatureOf(f);
+  private onFailure(s: Scenario, payload0: Uint8Array, outcome: Outcome, signature: string): boolean {
     const duplicate = this.sigs.has(signature) || (this.crashStore?.knows(signature) ?? false);
     if (duplicate) {
       if (!this.sigs.has(signature)) {
