@@ -9,7 +9,7 @@ import type { Kvm } from './kvm';
 import type { Sp } from './mmu-page';
 import { kvm_make_all_cpus_request } from './requests';
 import { gfn_to_rmap, isObsolete, kvm_unlink_unsync_page } from './shadow-mmu';
-import { isLeaf, isPresent, pfnOf } from './spte';
+import { isLeaf, nextPresent, pfnOf } from './spte';
 import { StackListHead, kvm_tdp_mmu_invalidate_all_roots, kvm_tdp_mmu_zap_invalidated_roots } from './tdp-mmu';
 import { KVM_REQ_MMU_RELOAD } from './vcpu';
 
@@ -69,9 +69,8 @@ export function* kvm_mmu_prepare_zap_page(t: SimThread, kvm: Kvm, sp: Sp): Step 
   yield 'kvm_mmu_prepare_zap_page:sp.unsync.load';
   if (t.load(sp, 'unsync')) yield* kvm_unlink_unsync_page(t, kvm, sp);
   // kvm_mmu_page_unlink_children: drop each child's parent pointer, or the leaf's rmap.
-  for (let i = 0; i < sp.spt.length; i++) {
+  for (let i = nextPresent(sp.spt, 0); i < sp.spt.length; i = nextPresent(sp.spt, i + 1)) {
     const e = sp.spt[i]!;
-    if (!isPresent(e)) continue;
     yield 'mmu_page_zap_pte:spte.clear';
     t.storeAt(sp, 'spt', i, 0);
     if (!isLeaf(e)) {

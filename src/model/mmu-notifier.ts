@@ -9,7 +9,7 @@ import type { Memslot } from './memslots';
 import { Sp } from './mmu-page';
 import { Page } from './primary-mm';
 import { kvm_memslots_have_rmaps, kvm_zap_rmapp_range } from './shadow-mmu';
-import { isLeaf, isPresent, pfnOf } from './spte';
+import { isLeaf, nextPresent, pfnOf } from './spte';
 import { kvm_flush_remote_tlbs, kvm_tdp_mmu_zap_gfn_range } from './tdp-mmu';
 
 /** `kvm_inc_notifier_count(kvm, start, end)` — write lock: count++ (load, store), set or widen the range. */
@@ -151,12 +151,26 @@ export function* kvm_zap_gfn_range(t: SimThread, kvm: Kvm, start: number, end: n
 
 /** SPTEs (in any live page table: valid or invalid roots, on or off any list, shadow pages) mapping `page`. */
 export function sptesMapping(kvm: Kvm, page: Page): string[] {
-  const out: string[] = [];
+  return sptesMappingAny(kvm, (pfn) => pfn === page.pfn).get(page.pfn) ?? [];
+}
+
+/**
+ * The present leaf SPTEs of live page tables whose pfn `wanted` accepts,
+ * by pfn, each as sptesMapping names it (tables in frame order, entries in
+ * index order): one scan of every table for any number of pages.
+ */
+export function sptesMappingAny(kvm: Kvm, wanted: (pfn: number) => boolean): Map<number, string[]> {
+  const out = new Map<number, string[]>();
   for (const f of kvm.frames.values()) {
     if (!(f instanceof Sp) || f.freed) continue;
-    for (let i = 0; i < f.spt.length; i++) {
-      const e = f.spt[i]!;
-      if (isPresent(e) && isLeaf(e) && pfnOf(e) === page.pfn) out.push(`${f.name}[${i}]${f.role_invalid ? ' (invalid)' : ''}`);
+    const spt = f.spt;
+    for (let i = nextPresent(spt, 0); i < spt.length; i = nextPresent(spt, i + 1)) {
+      const e = spt[i]!;
+      if (!isLeaf(e) || !wanted(pfnOf(e))) continue;
+      const pfn = pfnOf(e);
+      let list = out.get(pfn);
+      if (list === undefined) out.set(pfn, (list = []));
+      list.push(`${f.name}[${i}]${f.role_invalid ? ' (invalid)' : ''}`);
     }
   }
   return out;

@@ -15,7 +15,7 @@ import { kvm_mmu_prepare_zap_page } from './fast-zap';
 import { mmu_first_shadow_root_alloc } from './memslot-ops';
 import { type ParentPte, Sp, bitmapIndexes, bitmapPopcount } from './mmu-page';
 import { Page } from './primary-mm';
-import { isLeaf, isPresent, isWritable, makeLeaf, makeNonLeaf, pfnOf, ptIndex, writeProtected } from './spte';
+import { isLeaf, isPresent, isWritable, makeLeaf, makeNonLeaf, nextPresent, pfnOf, ptIndex, writeProtected } from './spte';
 import { kvm_flush_remote_tlbs, kvm_tdp_mmu_write_protect_gfn } from './tdp-mmu';
 import { KVM_REQ_MMU_SYNC, type Vcpu } from './vcpu';
 
@@ -493,9 +493,9 @@ export function reachableShadow(kvm: Kvm, root: Sp): Sp[] {
     seen.add(sp);
     out.push(sp);
     if (sp.level === 1) return;
-    for (let i = 0; i < sp.spt.length; i++) {
+    for (let i = nextPresent(sp.spt, 0); i < sp.spt.length; i = nextPresent(sp.spt, i + 1)) {
       const e = sp.spt[i]!;
-      if (isPresent(e) && !isLeaf(e)) {
+      if (!isLeaf(e)) {
         const c = kvm.frame(pfnOf(e));
         if (c instanceof Sp) walk(c);
       }

@@ -29,6 +29,29 @@ export function isPresent(spte: number): boolean {
   return (spte & SPTE_PRESENT) !== 0;
 }
 
+/**
+ * The first index at or after `from` whose entry is present, or the table's
+ * length. No steps: model loops that skip non-present entries within one
+ * step (the kernel's loops over a table) use it, and so read each entry at
+ * the same moment as a loop of their own would. Most entries are 0, which a
+ * double compare rejects before the bit test.
+ */
+export function nextPresent(spt: Float64Array, from: number): number {
+  const n = spt.length;
+  for (let i = from; i < n; i++) {
+    const e = spt[i]!;
+    if (e !== 0 && (e & SPTE_PRESENT) !== 0) return i;
+  }
+  return n;
+}
+
+/** The first index at or after `from` whose entry is not 0, or the table's length (no steps, like nextPresent). */
+export function nextNonZero(spt: Float64Array, from: number): number {
+  const n = spt.length;
+  for (let i = from; i < n; i++) if (spt[i] !== 0) return i;
+  return n;
+}
+
 export function isLeaf(spte: number): boolean {
   return (spte & SPTE_LAST) !== 0;
 }

@@ -11,7 +11,7 @@ import { ListNode, listAdd, listDel, listDelRcu, listMoveTail, listNextOrNull } 
 import { Sp } from './mmu-page';
 import { Page } from './primary-mm';
 import {
-  PT_ENTRIES, REMOVED_SPTE, entryGfn, entrySpan, isAccessed, isDirty, isLeaf, isPresent, isRemoved,
+  PT_ENTRIES, REMOVED_SPTE, entryGfn, entrySpan, isAccessed, isDirty, isLeaf, isPresent, isRemoved, nextNonZero, nextPresent,
   pfnOf, ptIndex, showSpte, writeProtected,
 } from './spte';
 
@@ -420,24 +420,25 @@ export function* handle_removed_tdp_mmu_page(t: SimThread, kvm: Kvm, sp: Sp, sha
   listDel(t, sp.link);
   if (shared) yield* kvm.tdp_mmu_pages_lock.unlock(t, 'tdp_mmu_unlink_page');
   // With `shared`, entries that are 0 are frozen in one step (they need no
-  // change handling); the others are xchg'd one by one, spinning while
-  // another thread holds an entry frozen (it will store to it again).
-  const mine = new Uint8Array(PT_ENTRIES);
+  // change handling); the others are xchg'd one by one, in index order,
+  // spinning while another thread holds an entry frozen (it will store to it
+  // again). Without it, each present entry in index order, read when the
+  // loop reaches it (nextPresent passes the others within the step).
+  const span = entrySpan(sp.level);
+  const spt = sp.spt;
   if (shared) {
     yield 'handle_removed_tdp_mmu_page:freeze_non_present';
     t.touch(sp, 'handle_removed_tdp_mmu_page');
-    for (let i = 0; i < PT_ENTRIES; i++) {
-      if (sp.spt[i] === 0) {
-        sp.spt[i] = REMOVED_SPTE;
-        mine[i] = 1;
-      }
+    // Every 0 entry becomes REMOVED_SPTE: the runs of zeros between the others filled at once.
+    const rest: number[] = [];
+    let from = 0;
+    for (let i = nextNonZero(spt, 0); i < PT_ENTRIES; i = nextNonZero(spt, i + 1)) {
+      spt.fill(REMOVED_SPTE, from, i);
+      rest.push(i);
+      from = i + 1;
     }
-  }
-  const span = entrySpan(sp.level);
-  for (let i = 0; i < PT_ENTRIES; i++) {
-    const gfn = sp.gfn + i * span;
-    if (shared) {
-      if (mine[i] === 1) continue;
+    spt.fill(REMOVED_SPTE, from, PT_ENTRIES);
+    for (const i of rest) {
       let old: number;
       for (;;) {
         yield 'handle_removed_tdp_mmu_page:xchg';
@@ -445,13 +446,14 @@ export function* handle_removed_tdp_mmu_page(t: SimThread, kvm: Kvm, sp: Sp, sha
         if (!isRemoved(old)) break;
         yield spinPoint('handle_removed_tdp_mmu_page:cpu_relax');
       }
-      yield* handle_changed_spte(t, kvm, old, REMOVED_SPTE, sp.level, gfn, true);
-    } else {
-      const old = sp.spt[i]!;
-      if (!isPresent(old)) continue;
+      yield* handle_changed_spte(t, kvm, old, REMOVED_SPTE, sp.level, sp.gfn + i * span, true);
+    }
+  } else {
+    for (let i = nextPresent(spt, 0); i < PT_ENTRIES; i = nextPresent(spt, i + 1)) {
+      const old = spt[i]!;
       yield 'handle_removed_tdp_mmu_page:store_removed';
       t.storeAt(sp, 'spt', i, REMOVED_SPTE);
-      yield* handle_changed_spte(t, kvm, old, REMOVED_SPTE, sp.level, gfn, false);
+      yield* handle_changed_spte(t, kvm, old, REMOVED_SPTE, sp.level, sp.gfn + i * span, false);
     }
   }
   yield* kvm_flush_remote_tlbs(t, kvm, 'handle_removed_tdp_mmu_page');

@@ -11,7 +11,7 @@ import { GuestPt, Kvm, type KvmParams } from './kvm';
 import { APIC_DEFAULT_GFN } from './memslots';
 import { type MemslotRequest, kvm_set_memory_region } from './memslot-ops';
 import { Sp } from './mmu-page';
-import { mm_unmap_range, sptesMapping } from './mmu-notifier';
+import { mm_unmap_range, sptesMappingAny } from './mmu-notifier';
 import { Page } from './primary-mm';
 import { NESTED_ROOT_LEVEL, checkUnsyncInvariants } from './shadow-mmu';
 import { isPresent, pfnOf, ptIndex } from './spte';
@@ -145,9 +145,17 @@ export function registerOracles(ex: Execution, kvm: Kvm): void {
     }
   });
   ex.onQuiescence('freed-pages', () => {
+    // One scan of the page tables for every freed page (frames map pfns to pages and tables), none without one.
+    let any = false;
+    for (const f of kvm.frames.values()) if (f instanceof Page && f.freed) any = true;
+    if (!any) return;
+    const mapped = sptesMappingAny(kvm, (pfn) => {
+      const f = kvm.frames.get(pfn);
+      return f instanceof Page && f.freed;
+    });
     for (const f of kvm.frames.values()) {
       if (f instanceof Page && f.freed) {
-        const m = sptesMapping(kvm, f);
+        const m = mapped.get(f.pfn) ?? [];
         inv(m.length === 0, 'freed-page-mapped', 'page freed while an SPTE maps it', () => `${f.name} is freed but ${m.join(', ')} map it`);
       }
     }
