@@ -124,8 +124,15 @@ export function bitmapPopcount(words: readonly bigint[]): number {
 /** The set bit indexes of a bitmap, ascending. */
 export function bitmapIndexes(words: readonly bigint[]): number[] {
   const out: number[] = [];
-  words.forEach((w, i) => {
-    for (let b = 0; b < 64; b++) if ((w >> BigInt(b)) & 1n) out.push(i * 64 + b);
-  });
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === 0n) continue;
+    // Two 32-bit halves as numbers: bit tests on numbers, not 64 BigInt shifts.
+    const halves = [Number(w & 0xffffffffn), Number((w >> 32n) & 0xffffffffn)];
+    for (let h = 0; h < 2; h++) {
+      const x = halves[h]!;
+      for (let b = 0; b < 32; b++) if (((x >>> b) & 1) !== 0) out.push(i * 64 + h * 32 + b);
+    }
+  }
   return out;
 }

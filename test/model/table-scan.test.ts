@@ -3,9 +3,11 @@
  * step (nextPresent, nextNonZero): they must find exactly the entries a
  * plain loop over all 512 would stop at, including entries that are
  * non-zero but not present (frozen, MMIO) and large pfns (SPTEs are doubles
- * above 2^32).
+ * above 2^32). And the unsync bitmap's set bits (bitmapIndexes, read in
+ * 32-bit halves) against a bit-by-bit reading of the 64-bit words.
  */
 import test from 'ava';
+import { bitmapIndexes, bitmapPopcount } from '../../src/model/mmu-page';
 import { PT_ENTRIES, REMOVED_SPTE, isPresent, makeLeaf, makeMmioSpte, makeNonLeaf, nextNonZero, nextPresent } from '../../src/model/spte';
 
 function table(entries: Record<number, number>): Float64Array {
@@ -37,4 +39,28 @@ test('an empty table has no entry to stop at; a scan from the end returns the le
   t.is(nextPresent(spt, 0), PT_ENTRIES);
   t.is(nextNonZero(spt, 0), PT_ENTRIES);
   t.is(nextPresent(table({ 511: makeLeaf(1, true) }), PT_ENTRIES), PT_ENTRIES);
+});
+
+test('bitmapIndexes lists the set bits of 8 u64 words in ascending order, as a bit-by-bit reading does', (t) => {
+  const slow = (words: readonly bigint[]): number[] => {
+    const out: number[] = [];
+    words.forEach((w, i) => {
+      for (let b = 0; b < 64; b++) if ((w >> BigInt(b)) & 1n) out.push(i * 64 + b);
+    });
+    return out;
+  };
+  let x = 12345;
+  const rnd = (): bigint => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return BigInt(x);
+  };
+  const cases: bigint[][] = [
+    [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n],
+    [1n, 1n << 31n, 1n << 32n, 1n << 63n, 0xffffffffffffffffn, 0n, 0n, 1n << 40n],
+  ];
+  for (let k = 0; k < 50; k++) cases.push(Array.from({ length: 8 }, () => (k % 3 === 0 ? 0n : (rnd() << 32n) | rnd())));
+  for (const words of cases) {
+    t.deepEqual(bitmapIndexes(words), slow(words));
+    t.is(bitmapPopcount(words), slow(words).length);
+  }
 });
