@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { HARNESSES, findHarness } from '../../harnesses';
 import { DEFAULT_FUZZ_OPTIONS, type FuzzEvent, Fuzzer, STRATEGIES, type Strategy } from '../fuzz/engine';
+import { CorpusWriteError } from '../fuzz/corpus-store';
 import { minimize } from '../minimize/minimize';
 
 export interface FuzzCliOptions {
@@ -114,6 +115,9 @@ export async function runFuzz(harnessName: string, dirs: string[], o: FuzzCliOpt
     }, printer(o.json, out, err));
     const r = await fuzzer.runAsync();
     return r.crashes.length > 0 || fuzzer.duplicatesSeen > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof CorpusWriteError) throw new UsageError(e.message);
+    throw e;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -2,11 +2,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputFormatError, stripHeader, withHeader } from './codec';
+import { CorpusWriter } from './corpus-writer';
 import { writeFileAtomic } from './fs-atomic';
 
 export function sha1(b: Uint8Array): string {
   return createHash('sha1').update(b).digest('hex');
 }
+
+/** A corpus input that could not be written (the directory became unwritable, the disk is full). */
+export class CorpusWriteError extends Error {}
 
 /**
  * Corpus directories: content-addressed input files (`<sha1>` of the file
@@ -15,6 +19,12 @@ export function sha1(b: Uint8Array): string {
  */
 export class CorpusStore {
   private readonly known = new Set<string>();
+  /**
+   * Set by background(): new inputs go to a writer thread (Fuzzer.runAsync,
+   * which returns to the event loop); flush() waits for them. Null: add()
+   * writes before it returns.
+   */
+  private writer: CorpusWriter | null = null;
 
   constructor(readonly dirs: readonly string[]) {
     if (dirs.length > 0) mkdirSync(dirs[0]!, { recursive: true });
@@ -45,10 +55,45 @@ export class CorpusStore {
     const file = withHeader(payload);
     const name = sha1(file);
     if (this.dirs.length > 0 && !this.known.has(name)) {
+      this.check();
       const path = join(this.dirs[0]!, name);
-      if (!existsSync(path)) writeFileAtomic(path, file, false);
+      if (this.writer !== null) {
+        // An existing file (another worker's) is replaced by the same bytes.
+        this.writer.write(path, file);
+      } else if (!existsSync(path)) {
+        try {
+          writeFileAtomic(path, file, false);
+        } catch (e) {
+          throw writeError(path, (e as NodeJS.ErrnoException).code ?? String(e));
+        }
+      }
     }
     this.known.add(name);
     return name;
   }
+
+  /** From now on, write new inputs on a writer thread (when there is a directory to write). */
+  background(): void {
+    if (this.writer === null && this.dirs.length > 0) this.writer = new CorpusWriter();
+  }
+
+  /** Throws the first failed background write, if any. */
+  check(): void {
+    const f = this.writer?.failure ?? null;
+    if (f !== null) throw writeError(f.path, f.code);
+  }
+
+  /** Waits for every background write, stops the writer thread, and throws the first failure. */
+  async flush(): Promise<void> {
+    const w = this.writer;
+    if (w === null) return;
+    await w.flush();
+    this.writer = null;
+    await w.close();
+    if (w.failure !== null) throw writeError(w.failure.path, w.failure.code);
+  }
+}
+
+function writeError(path: string, code: string): CorpusWriteError {
+  return new CorpusWriteError(`cannot write corpus input '${path}' (${code})`);
 }

@@ -231,6 +231,8 @@ export class Fuzzer {
    * signal handlers (SIGINT / SIGTERM → shouldStop) and child-process I/O run.
    */
   async runAsync(yieldEvery = 50): Promise<FuzzSummary> {
+    // New corpus inputs are written in the background while the loop goes on; all are on disk before `done`.
+    this.store.background();
     let stopped = this.begin();
     let last = this.opts.now();
     while (stopped === null) {
@@ -241,6 +243,7 @@ export class Fuzzer {
         await new Promise<void>((res) => setImmediate(res));
       }
     }
+    await this.store.flush();
     return this.finish(stopped);
   }
 

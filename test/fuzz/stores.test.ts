@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FORMAT_VERSION, stripHeader, withHeader } from '../../src/fuzz/codec';
-import { CorpusStore, sha1 } from '../../src/fuzz/corpus-store';
+import { CorpusStore, CorpusWriteError, sha1 } from '../../src/fuzz/corpus-store';
 import { type CrashSidecar, CrashStore } from '../../src/fuzz/crash-store';
 import { writeFileAtomic } from '../../src/fuzz/fs-atomic';
 import { signatureSlug } from '../../src/runtime';
@@ -111,6 +111,49 @@ test('CorpusStore with no directory keeps nothing on disk', (t) => {
   const store = new CorpusStore([]);
   t.is(store.add(Uint8Array.of(1)), sha1(withHeader(Uint8Array.of(1))));
   t.deepEqual(store.load(noBad(t)), []);
+});
+
+test('CorpusStore in the background: add returns at once, flush leaves every input on disk, no temp file', async (t) => {
+  const dir = tempDir(t);
+  const store = new CorpusStore([dir]);
+  store.background();
+  const payloads = Array.from({ length: 300 }, (_, i) => Uint8Array.from({ length: 1 + (i % 40) }, (_, j) => (i * 13 + j) & 0xff));
+  const names = payloads.map((p) => store.add(p));
+  t.is(store.add(payloads[0]!), names[0], 'still content-addressed and idempotent');
+  await store.flush();
+  t.deepEqual(readdirSync(dir).sort(), [...new Set(names)].sort());
+  const loaded = new CorpusStore([dir]).load(noBad(t));
+  const byName = new Map(names.map((n, i) => [n, payloads[i]!]));
+  for (const l of loaded) t.deepEqual(Array.from(l.payload), Array.from(byName.get(l.name)!));
+  // After a flush the store writes in line again.
+  const late = store.add(Uint8Array.of(9, 9));
+  t.true(existsSync(join(dir, late)));
+});
+
+test('CorpusStore in the background: a write that fails is reported once, as one line, by flush and by the next add', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'corpus');
+  const store = new CorpusStore([dir]);
+  store.background();
+  store.add(Uint8Array.of(1));
+  // The directory goes away under the run (replaced by a file).
+  await new Promise((res) => setTimeout(res, 50));
+  rmSync(dir, { recursive: true, force: true });
+  writeFileSync(dir, 'not a directory');
+  store.add(Uint8Array.of(2));
+  // The failure arrives from the writer thread; from then on the next add throws it.
+  for (let i = 0; i < 200; i++) {
+    try {
+      store.check();
+    } catch {
+      break;
+    }
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  t.throws(() => store.add(Uint8Array.of(3)), { instanceOf: CorpusWriteError });
+  const e = await t.throwsAsync(store.flush(), { instanceOf: CorpusWriteError });
+  t.regex(e!.message, /^cannot write corpus input '.*corpus\/[0-9a-f]{40}' \((ENOTDIR|ENOENT)\)$/);
+  t.is(readFileSync(dir, 'utf8'), 'not a directory', 'nothing written before is lost');
 });
 
 // ---- CrashStore ----------------------------------------------------------------
