@@ -1,7 +1,11 @@
-/** A fuzz run stops gracefully on SIGINT / SIGTERM: a final summary, a done event, exit 0 with no crash. */
+/**
+ * A fuzz run stops gracefully on SIGINT / SIGTERM: a final summary, a done
+ * event, exit 0 with no crash, and every input it kept on disk (the corpus
+ * writer thread is flushed before `done`).
+ */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -27,8 +31,12 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       child.kill(sig);
       const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
       t.is(code, 0);
-      const done = out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; stopped?: string }).find((e) => e.event === 'done');
+      const events = out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; stopped?: string });
+      const done = events.find((e) => e.event === 'done');
       t.is(done?.stopped, 'signal');
+      const files = readdirSync(join(dir, 'corpus'));
+      t.deepEqual(files.filter((f) => f.includes('.tmp-')), []);
+      t.is(files.length, events.filter((e) => e.event === 'new').length, 'every kept input is on disk');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
