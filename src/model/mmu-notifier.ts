@@ -166,8 +166,9 @@ export function sptesMappingAny(kvm: Kvm, wanted: (pfn: number) => boolean): Map
     const spt = f.spt;
     for (let i = nextPresent(spt, 0); i < spt.length; i = nextPresent(spt, i + 1)) {
       const e = spt[i]!;
-      if (!isLeaf(e) || !wanted(pfnOf(e))) continue;
+      if (!isLeaf(e)) continue;
       const pfn = pfnOf(e);
+      if (!wanted(pfn)) continue;
       let list = out.get(pfn);
       if (list === undefined) out.set(pfn, (list = []));
       list.push(`${f.name}[${i}]${f.role_invalid ? ' (invalid)' : ''}`);

@@ -145,19 +145,15 @@ export function registerOracles(ex: Execution, kvm: Kvm): void {
     }
   });
   ex.onQuiescence('freed-pages', () => {
-    // One scan of the page tables for every freed page (frames map pfns to pages and tables), none without one.
-    let any = false;
-    for (const f of kvm.frames.values()) if (f instanceof Page && f.freed) any = true;
-    if (!any) return;
-    const mapped = sptesMappingAny(kvm, (pfn) => {
-      const f = kvm.frames.get(pfn);
-      return f instanceof Page && f.freed;
-    });
-    for (const f of kvm.frames.values()) {
-      if (f instanceof Page && f.freed) {
-        const m = mapped.get(f.pfn) ?? [];
-        inv(m.length === 0, 'freed-page-mapped', 'page freed while an SPTE maps it', () => `${f.name} is freed but ${m.join(', ')} map it`);
-      }
+    // One scan of the page tables for every freed page (in frame order), none without one.
+    const freed: Page[] = [];
+    for (const f of kvm.frames.values()) if (f instanceof Page && f.freed) freed.push(f);
+    if (freed.length === 0) return;
+    const pfns = new Set(freed.map((p) => p.pfn));
+    const mapped = sptesMappingAny(kvm, (pfn) => pfns.has(pfn));
+    for (const f of freed) {
+      const m = mapped.get(f.pfn) ?? [];
+      inv(m.length === 0, 'freed-page-mapped', 'page freed while an SPTE maps it', () => `${f.name} is freed but ${m.join(', ')} map it`);
     }
   });
 }
