@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { HARNESSES, findHarness } from '../harnesses';
 import { decode, payloadOf } from '../src/fuzz/codec';
-import { Fuzzer, type FuzzEvent, type Strategy } from '../src/fuzz/engine';
+import { Fuzzer, type FuzzEvent, type FuzzOptions, sharesWithDirect } from '../src/fuzz/engine';
 import { scenarioSource } from '../src/fuzz/scenario';
 import { signatureOf } from '../src/runtime';
 
@@ -35,8 +35,19 @@ export const RACES: readonly Race[] = [
   { id: '000-case2', label: 'seed 000 case 2 (missed sync)', harness: 'unsync', off: ['tdp-unsync-lock'], variants: [], target: /^INVARIANT missed-sync: / },
 ];
 
-export type Tool = 'mmufuzz' | 'random' | 'pct' | 'jsfuzz';
-export const TOOLS: readonly Tool[] = ['mmufuzz', 'random', 'pct', 'jsfuzz'];
+export type Tool = 'mmufuzz' | 'mmufuzz-direct' | 'random' | 'pct' | 'jsfuzz';
+/** Every tool `--tools` accepts; `mmufuzz-direct` is mmufuzz with `--direct DIRECT_BENCH_SHARE` (conflict-directed schedules). */
+export const TOOLS: readonly Tool[] = ['mmufuzz', 'mmufuzz-direct', 'random', 'pct', 'jsfuzz'];
+/** The tools measured when `--tools` is not given. */
+export const DEFAULT_TOOLS: readonly Tool[] = ['mmufuzz', 'random', 'pct', 'jsfuzz'];
+export const DIRECT_BENCH_SHARE = 0.15;
+
+/** The engine options of an in-process tool: mmufuzz (bytes with feedback, optionally directed) or a baseline without feedback. */
+export function toolOptions(tool: Exclude<Tool, 'jsfuzz'>): Partial<FuzzOptions> {
+  if (tool === 'mmufuzz') return { strategy: 'bytes', feedback: true };
+  if (tool === 'mmufuzz-direct') return { strategy: 'bytes', feedback: true, inputShares: sharesWithDirect(DIRECT_BENCH_SHARE) };
+  return { strategy: tool, feedback: false };
+}
 
 export interface Trial {
   readonly seed: number;
@@ -50,9 +61,8 @@ export function trialInProcess(race: Race, tool: Exclude<Tool, 'jsfuzz'>, seed: 
   const h = findHarness(race.harness)!;
   const cfg = h.configure(race.off, race.variants);
   let hit: { seconds: number; execs: number; signature: string } | null = null;
-  const strategy: Strategy = tool === 'mmufuzz' ? 'bytes' : tool;
   const fz = new Fuzzer(h, cfg, {
-    seed, strategy, feedback: tool === 'mmufuzz', maxTotalTime: cap, now: () => Date.now(), statusEvery: 1e9, syncEvery: 1e9,
+    ...toolOptions(tool), seed, maxTotalTime: cap, now: () => Date.now(), statusEvery: 1e9, syncEvery: 1e9,
     shouldStop: () => hit !== null,
   }, (e: FuzzEvent) => {
     if (e.event === 'crash' && hit === null && race.target.test(e.signature)) hit = { seconds: e.seconds, execs: e.execs, signature: e.signature };
@@ -193,7 +203,7 @@ export function selectRaces(only?: readonly string[]): readonly Race[] {
   return only === undefined ? RACES : RACES.filter((r) => only.includes(r.id));
 }
 
-export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, log: (s: string) => void = console.log, parts: FuzzBenchParts = { races: true, speed: true }, seeds?: number): Promise<FuzzBenchResult> {
+export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT_TOOLS, log: (s: string) => void = console.log, parts: FuzzBenchParts = { races: true, speed: true }, seeds?: number): Promise<FuzzBenchResult> {
   const plan = benchSeeds(quick, seeds);
   const cap = plan.cap;
   const races: FuzzBenchResult['races'] = [];
@@ -212,7 +222,7 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = TOOLS, 
       const row = { race: race.label, tool, trials, median_seconds: median(trials.map((t) => t.seconds)), median_execs: median(execs), quartiles_execs: quartiles(execs), found: trials.filter((t) => t.seconds !== null).length };
       races.push(row);
       const [q1, q3] = row.quartiles_execs;
-      log(`  ${race.label.padEnd(40)} ${tool.padEnd(8)} found ${row.found}/${seeds.length}  median ${fmt(row.median_seconds, 's')}  ${fmt(row.median_execs, ' execs')}  (quartiles ${q1 ?? '-'}..${q3 ?? '-'})`);
+      log(`  ${race.label.padEnd(40)} ${tool.padEnd(14)} found ${row.found}/${seeds.length}  median ${fmt(row.median_seconds, 's')}  ${fmt(row.median_execs, ' execs')}  (quartiles ${q1 ?? '-'}..${q3 ?? '-'})`);
     }
   }
   const throughput: FuzzBenchResult['throughput'] = [];
@@ -242,16 +252,17 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
   if (r.races.length > 0) {
     log('');
     log('time / executions to the first crash (median over seeds, empty corpus)');
-    log(`${'race'.padEnd(40)} ${TOOLS.map((t) => t.padStart(16)).join('')}`);
+    const shown = TOOLS.filter((t) => r.races.some((x) => x.tool === t));
+    log(`${'race'.padEnd(40)} ${shown.map((t) => t.padStart(16)).join('')}`);
     for (const race of RACES) {
-      const cells = TOOLS.map((t) => {
+      const cells = shown.map((t) => {
         const row = r.races.find((x) => x.race === race.label && x.tool === t);
         const cell = row === undefined ? '-' : row.median_seconds === null ? `not found` : `${row.median_seconds.toFixed(3)}s/${Math.round(row.median_execs ?? 0)}`;
         return `${cell}${row !== undefined && row.found < row.trials.length ? ` ${row.found}/${row.trials.length}` : ''}`.padStart(16);
       });
       log(`${race.label.padEnd(40)} ${cells.join('')}`);
       const mine = r.races.find((x) => x.race === race.label && x.tool === 'mmufuzz')?.median_seconds ?? null;
-      for (const t of TOOLS.slice(1)) {
+      for (const t of shown.filter((x) => x !== 'mmufuzz')) {
         const other = r.races.find((x) => x.race === race.label && x.tool === t)?.median_seconds ?? null;
         if (mine !== null && other !== null) log(`${''.padEnd(40)}   vs ${t}: ${other / mine >= 1 ? `${(other / mine).toFixed(1)}x faster` : `${(mine / other).toFixed(1)}x slower`}`);
       }

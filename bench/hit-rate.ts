@@ -18,7 +18,7 @@ import { findHarness } from '../harnesses';
 import { Fuzzer } from '../src/fuzz/engine';
 import type { Harness } from '../src/fuzz/harness';
 import { signatureOf } from '../src/runtime';
-import { RACES, type Race, type Tool } from './fuzz-bench';
+import { RACES, type Race, type Tool, toolOptions } from './fuzz-bench';
 
 export interface HitRate {
   readonly race: string;
@@ -78,14 +78,13 @@ export function hitRates(seeds: number, runs: number, tools: readonly Exclude<To
       for (let seed = 1; seed <= seeds; seed++) {
         seedExecs = 0;
         first = null;
-        const strategy = tool === 'mmufuzz' ? 'bytes' : tool;
-        new Fuzzer(counting, base.configure(race.off, race.variants), { seed, runs, strategy, feedback: tool === 'mmufuzz', statusEvery: 1e9, syncEvery: 1e9 }, () => undefined).run();
+        new Fuzzer(counting, base.configure(race.off, race.variants), { ...toolOptions(tool), seed, runs, statusEvery: 1e9, syncEvery: 1e9 }, () => undefined).run();
         if (first !== null) found++;
         execsToFirst += first ?? seedExecs;
       }
       const r: HitRate = { race: race.label, tool, found, seeds, execsToFirst, stepsToFirst, hits, execs, steps };
       out.push(r);
-      log(`  ${race.label.padEnd(40)} ${tool.padEnd(8)} first-hit ${(100 * firstHitRate(r)).toFixed(3).padStart(6)}% (${found}/${seeds} seeds)`
+      log(`  ${race.label.padEnd(40)} ${tool.padEnd(14)} first-hit ${(100 * firstHitRate(r)).toFixed(3).padStart(6)}% (${found}/${seeds} seeds)`
         + `  per Msteps ${firstHitsPerMegastep(r).toFixed(2).padStart(6)}  total ${(100 * hits / Math.max(1, execs)).toFixed(3).padStart(6)}%  steps/exec ${(steps / Math.max(1, execs)).toFixed(0)}`);
     }
   }

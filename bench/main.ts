@@ -15,7 +15,7 @@
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { RACES, TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench, selectRaces } from './fuzz-bench';
+import { DEFAULT_TOOLS, RACES, TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench, selectRaces } from './fuzz-bench';
 import { hitRates } from './hit-rate';
 import { sweep, sweepCells } from './sweep';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
@@ -113,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
     .argument('[suites...]', `${SUITES.join(', ')} (default: runtime fuzz)`)
     .option('--quick', 'few seeds and short caps (under 5 minutes for the default suites)', false)
     .option('--json <file>', 'also write the results as JSON (temp file, then rename)')
-    .option('--tools <list>', `tools of races and hitrate, comma-separated (${TOOLS.join(',')})`, parseTools, [...TOOLS])
+    .option('--tools <list>', `tools of races and hitrate, comma-separated (${TOOLS.join(',')}; default ${DEFAULT_TOOLS.join(',')})`, parseTools, [...DEFAULT_TOOLS])
     .option('--seeds <n>', 'seeds per in-process tool for races and hitrate (default 31 and 40; 3 with --quick)', parseSeeds)
     .option('--races <ids>', `races of the races and hitrate suites, comma-separated (${RACES.map((r) => r.id).join(',')})`, parseRaces)
     .option('--minutes <m>', 'minutes per sweep cell (default 10; 0.05 with --quick)', parseMinutes)

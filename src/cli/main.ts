@@ -22,6 +22,11 @@ function intArg(min: number) {
   };
 }
 
+function shareArg(v: string): number {
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(v)) throw new InvalidArgumentError('expected a share between 0 and 1');
+  return Number(v);
+}
+
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function buildProgram(out: (s: string) => void, err: (s: string) => void, setExit: (code: number | Promise<number>) => void): Command {
@@ -49,6 +54,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void,
     .option('--no-feedback', 'no coverage feedback: fresh random inputs (a baseline)')
     .option('--no-minimize', 'keep crashes as found (by default each new one is also stored minimized)')
     .option('--stop-on-crash', 'stop at the first new crash', false)
+    .option('--direct <share>', 'share of inputs with a conflict-directed schedule (0: none)', shareArg, 0)
     .option('--json', 'one JSON object per line', false)
     .action((harness: string, dirs: string[], o: FuzzCliOptions) => setExit(runFuzz(harness, dirs, o, out, err)));
 

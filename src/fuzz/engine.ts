@@ -17,6 +17,7 @@ import { type CrashSidecar, CrashStore } from './crash-store';
 import { GlobalCoverage } from './coverage';
 import { type Harness, type HarnessConfig, describeProgram } from './harness';
 import { type DecisionSpan, Mutator, RANDOM_RATES } from './mutate';
+import { type DirectPlan, directPlanOf } from './direct-plan';
 import { type Scenario, scenarioSource } from './scenario';
 import { ScheduleArms } from './schedule-arms';
 
@@ -27,16 +28,27 @@ export type Stop = 'time' | 'runs' | 'crash' | 'signal';
 
 /**
  * How the next input is made, and how often: a generated input
- * (Mutator.generate), a mutation of a corpus entry, or a new schedule for a
- * corpus entry's programs (Mutator.reschedule). New schedules (generated or
- * rescheduled) take their kind from ScheduleArms. The shares
+ * (Mutator.generate), a mutation of a corpus entry, a new schedule for a
+ * corpus entry's programs (Mutator.reschedule), or a conflict-directed
+ * schedule for them (Mutator.direct, DirectPlan). New schedules (generated
+ * or rescheduled) take their kind from ScheduleArms. The shares
  * were chosen by the seed races' first-hit rates (bench/README.md); a bandit
  * that moved them by recent new-feature yield did worse, because at these
  * depths a tenth of all inputs reach some new interleaving feature.
+ * Conflict-directed schedules are off by default (`--direct SHARE`): at a
+ * share of 0.15 they raised the first-hit rates of seeds 000 and 004 by
+ * 22–23% and lowered those of seed 003 and the 001 finding by 20–24%
+ * (bench/README.md, session 7).
  */
-export const INPUT_KINDS = ['generate', 'mutate', 'reschedule'] as const;
+export const INPUT_KINDS = ['generate', 'mutate', 'reschedule', 'direct'] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
-export const INPUT_SHARES: Readonly<Record<InputKind, number>> = { generate: 0.4, mutate: 0.1, reschedule: 0.5 };
+export const INPUT_SHARES: Readonly<Record<InputKind, number>> = { generate: 0.4, mutate: 0.1, reschedule: 0.5, direct: 0 };
+
+/** The default shares with `direct` of all inputs conflict-directed, the others scaled to the rest (0 <= direct <= 1). */
+export function sharesWithDirect(direct: number): Record<InputKind, number> {
+  const d = Math.min(1, Math.max(0, direct));
+  return { generate: INPUT_SHARES.generate * (1 - d), mutate: INPUT_SHARES.mutate * (1 - d), reschedule: INPUT_SHARES.reschedule * (1 - d), direct: d };
+}
 /**
  * The prior share of each kind of new schedule: the preemptions shape, then
  * the rates of RANDOM_RATES (4, 8, 16, 32, 64, 128, 192, 255 of 256).
@@ -155,6 +167,8 @@ interface Entry {
   /** Where its run made real scheduling decisions. */
   readonly span: DecisionSpan;
   readonly slots: Uint32Array;
+  /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged). */
+  readonly plan: DirectPlan | null;
   weight: number;
 }
 
@@ -203,14 +217,19 @@ export class Fuzzer {
   /** Extensions of runs that ended in a corrupt state, run before anything else (see extendTries). */
   private readonly pending: { bytes: Uint8Array; how: string }[] = [];
   private extensionsRun = 0;
+  /** Runs log their conflicts, and entries keep a DirectPlan (bytes with feedback, and a share for conflict-directed schedules). */
+  private readonly directing: boolean;
+  /** Entries with a DirectPlan. */
+  private planned = 0;
 
   constructor(readonly harness: Harness, readonly cfg: HarnessConfig, opts: Partial<FuzzOptions>, readonly onEvent: (e: FuzzEvent) => void) {
     this.opts = { ...DEFAULT_FUZZ_OPTIONS, ...opts };
     this.rng = seedrandom.xor4096(`mmufuzz:${this.opts.seed}`);
     this.mutator = new Mutator(harness, this.rng);
-    this.sharesTotal = INPUT_KINDS.reduce((sum, k) => sum + this.opts.inputShares[k], 0);
+    this.sharesTotal = INPUT_KINDS.reduce((sum, k) => sum + (this.opts.inputShares[k] ?? 0), 0);
     // Only the bytes strategy runs the schedules the arms pick (random and PCT replace them).
     this.arms = new ScheduleArms(this.opts.schedulePrior, RANDOM_RATES, this.opts.strategy === 'bytes' && this.opts.feedback && this.opts.adaptSchedules);
+    this.directing = this.opts.strategy === 'bytes' && this.opts.feedback && (this.opts.inputShares.direct ?? 0) > 0;
     this.store = new CorpusStore(this.opts.corpusDirs);
     this.crashStore = this.opts.crashDir === null ? null : new CrashStore(this.opts.crashDir, harness.name);
   }
@@ -266,7 +285,7 @@ export class Fuzzer {
     if (stopped === null && this.corpus.length === 0) {
       this.lastMutation = 'empty input';
       if (this.runOne(new Uint8Array(0), true) && this.opts.stopOnCrash) stopped = 'crash';
-      if (this.corpus.length === 0) this.addEntry(new Uint8Array(0), 1, new Uint32Array(0), { lo: 0, hi: 0 });
+      if (this.corpus.length === 0) this.addEntry(new Uint8Array(0), 1, new Uint32Array(0), { lo: 0, hi: 0 }, null);
       // A few generated inputs to start from (libFuzzer-style: no seed corpus needed).
       for (let i = 0; i < 32 && stopped === null; i++) {
         this.lastMutation = 'generated input';
@@ -288,14 +307,20 @@ export class Fuzzer {
     const ext = this.pending.pop();
     // Without feedback every input is generated (the baselines replace its schedule with their own).
     const kind = ext !== undefined ? null : this.opts.feedback ? this.inputKind() : 'generate';
+    // A conflict-directed schedule needs an entry whose run logged conflicts; without one it is a reschedule.
+    const planned = kind === 'direct' ? this.pickPlanned() : null;
     if (ext !== undefined) {
       payload = ext.bytes;
       this.lastMutation = ext.how;
       this.extensionsRun++;
-    } else if (kind === 'mutate' || kind === 'reschedule') {
+    } else if (planned !== null) {
+      const m = this.mutator.direct(planned.payload, planned.plan!);
+      payload = m.bytes;
+      this.lastMutation = m.how;
+    } else if (kind === 'mutate' || kind === 'reschedule' || kind === 'direct') {
       const parent = this.pick();
       const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
-      if (kind === 'reschedule') arm = this.nextArm();
+      if (kind !== 'mutate') arm = this.nextArm();
       const m = arm >= 0 ? this.mutator.reschedule(parent.payload, parent.span, this.arms.arms[arm]!) : this.mutator.mutate(parent.payload, other, parent.span);
       payload = m.bytes;
       this.lastMutation = m.how;
@@ -329,7 +354,7 @@ export class Fuzzer {
     this.fm.clear();
     let outcome: Outcome;
     try {
-      outcome = this.harness.execute(s, this.cfg, this.source(s), { features: this.fm });
+      outcome = this.harness.execute(s, this.cfg, this.source(s), { features: this.fm, conflictLog: this.directing });
     } catch (e) {
       this.execs++;
       if (e instanceof ModelError) {
@@ -347,7 +372,7 @@ export class Fuzzer {
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm);
       for (const sl of slots) this.slotFreq[sl]!++;
-      this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome));
+      this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome), this.directing ? directPlanOf(outcome) : null);
       // The store names inputs by hash only to write them; an in-memory run (no directory) skips it.
       if (keep && this.store.dirs.length > 0) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
@@ -472,8 +497,9 @@ export class Fuzzer {
     };
   }
 
-  private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan): void {
-    const e: Entry = { payload, steps, span, slots, weight: 0 };
+  private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, plan: DirectPlan | null): void {
+    const e: Entry = { payload, steps, span, slots, plan, weight: 0 };
+    if (plan !== null) this.planned++;
     e.weight = this.weightOf(e);
     this.corpus.push(e);
     this.totalWeight += e.weight;
@@ -487,6 +513,16 @@ export class Fuzzer {
     let rare = 0;
     for (const sl of e.slots) rare += 1 / this.slotFreq[sl]!;
     return (1 + rare) / (1 + e.payload.length / 64) / (1 + e.steps / 2000);
+  }
+
+  /** A weighted pick among the entries with a DirectPlan (a few tries), or null. */
+  private pickPlanned(): Entry | null {
+    if (this.planned === 0) return null;
+    for (let i = 0; i < 8; i++) {
+      const e = this.pick();
+      if (e.plan !== null) return e;
+    }
+    return null;
   }
 
   /** Weighted pick over the corpus. */
@@ -538,7 +574,7 @@ export class Fuzzer {
     const shares = this.opts.inputShares;
     let x = this.rng() * this.sharesTotal;
     for (const k of INPUT_KINDS) {
-      x -= shares[k];
+      x -= shares[k] ?? 0;
       if (x < 0) return k;
     }
     return 'mutate';

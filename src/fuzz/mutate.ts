@@ -10,6 +10,7 @@ import { decodePreemptions, encodePreemptions, type Preemption } from '../strate
 import { decode, encode } from './codec';
 import type { Harness } from './harness';
 import type { Op, Scenario } from './scenario';
+import type { DirectPlan } from './direct-plan';
 import type { ScheduleArm } from './schedule-arms';
 
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 63, 64, 127, 128, 255];
@@ -109,6 +110,33 @@ export class Mutator {
   reschedule(base: Uint8Array, span: DecisionSpan, arm: ScheduleArm): { bytes: Uint8Array; how: string } {
     const s = decode(this.h, base);
     return { bytes: encode(this.h, { ...s, choices: this.randomChoices(), ...this.freshSchedule(span, arm) }), how: `new-schedule(${arm.shape})` };
+  }
+
+  /**
+   * A conflict-directed schedule for a corpus entry's programs: its run
+   * replayed up to one of its conflicts (A's access at step sa, then B's;
+   * see DirectPlan), and there a switch to B just before A's access, so
+   * that B's side goes first. B then runs on as long as it can (no random
+   * switches), and half the time a switch back to A follows after 1–64
+   * steps. Configuration, programs and choices are kept. Two other switches
+   * were measured and dropped: to B just after A's access, and to A just
+   * before B's (bench/README.md).
+   */
+  direct(base: Uint8Array, plan: DirectPlan): { bytes: Uint8Array; how: string } {
+    const s = decode(this.h, base);
+    const c = plan.conflicts;
+    const k = 4 * this.int(Math.max(1, c.length >> 2));
+    const cut = c[k] ?? 0;
+    const a = c[k + 1] ?? 0;
+    const b = c[k + 3] ?? 0;
+    const pre: Preemption[] = [];
+    const p = plan.prefix;
+    for (let i = 0; i + 1 < p.length && p[i]! < cut; i += 2) pre.push({ step: p[i]!, thread: p[i + 1]! });
+    pre.push({ step: cut, thread: b });
+    const back = this.rng() < 0.5 ? cut + 1 + this.int(64) : -1;
+    if (back >= 0) pre.push({ step: back, thread: a });
+    const how = `direct(thread ${b} before thread ${a}'s access at step ${cut}${back >= 0 ? `, back at step ${back}` : ''})`;
+    return { bytes: encode(this.h, { ...s, walkSeed: 0, walkRate: 0, schedule: encodePreemptions(pre) }), how };
   }
 
   /**

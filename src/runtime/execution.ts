@@ -29,7 +29,15 @@ export interface ExecutionOptions {
    * see what the broken state leads to.
    */
   fatalInvariants: boolean;
+  /**
+   * Log the conflicts (see Outcome.conflicts); needs `features`, whose
+   * last-access table finds them.
+   */
+  conflictLog: boolean;
 }
+
+/** The most conflicts an execution logs (the first ones; a run has a handful). */
+export const MAX_LOGGED_CONFLICTS = 64;
 
 export const DEFAULT_EXECUTION_OPTIONS: Readonly<ExecutionOptions> = {
   maxSteps: 100_000,
@@ -37,6 +45,7 @@ export const DEFAULT_EXECUTION_OPTIONS: Readonly<ExecutionOptions> = {
   features: null,
   panicOnWarn: true,
   fatalInvariants: true,
+  conflictLog: false,
 };
 
 /** What one execution produced. */
@@ -51,11 +60,28 @@ export interface Outcome {
   readonly decisions: DecisionLog;
   /** The step index of each thread pick in `decisions.schedule`. */
   readonly decisionSteps: readonly number[];
+  /**
+   * For each thread pick in `decisions.schedule`: the thread that ran the
+   * step before (-1: none), plus 0x100 when that step ended in a yield
+   * (Blocker.yielding) — what a source that keeps the running thread by
+   * default needs to replay a prefix of the picks (Mutator.direct).
+   */
+  readonly decisionFrom: readonly number[];
+  /**
+   * With `conflictLog`: the conflicts of the run, four numbers each — the
+   * step and thread of an access, then the step and thread of the next
+   * access to the same field by another thread, one of them a write (the
+   * pairs the conflict features hash). At most MAX_LOGGED_CONFLICTS; empty
+   * without the option.
+   */
+  readonly conflicts: readonly number[];
   /** Thread names by id. */
   readonly threads: readonly string[];
   /** The trace, when requested. */
   readonly trace: readonly TraceEvent[] | null;
 }
+
+const NO_CONFLICTS: readonly number[] = [];
 
 type QuiescenceHook = (ex: Execution) => void;
 
@@ -95,6 +121,8 @@ export class Execution {
   private readonly hooks: { name: string; fn: QuiescenceHook }[] = [];
   private readonly schedule: number[] = [];
   private readonly scheduleSteps: number[] = [];
+  private readonly scheduleFrom: number[] = [];
+  private readonly conflicts: number[] | null;
   private readonly choices: number[] = [];
   private readonly warnings: Failure[] = [];
   private readonly onceSeen = new Set<string>();
@@ -112,6 +140,7 @@ export class Execution {
     this.opts = { ...DEFAULT_EXECUTION_OPTIONS, ...opts };
     this.trace = this.opts.trace ? [] : null;
     this.features = this.opts.features;
+    this.conflicts = this.opts.conflictLog && this.features !== null ? [] : null;
     this.features?.lastAccess.clear();
     this.lockdep = new Lockdep((t, site, detail, message) => this.failIn(t, 'LOCKDEP', site, detail, message));
   }
@@ -194,6 +223,8 @@ export class Execution {
       steps: this.step,
       decisions: { schedule: this.schedule, choices: this.choices },
       decisionSteps: this.scheduleSteps,
+      decisionFrom: this.scheduleFrom,
+      conflicts: this.conflicts ?? NO_CONFLICTS,
       threads: this.threads.map((t) => t.name),
       trace: this.trace,
     };
@@ -335,6 +366,7 @@ export class Execution {
         }
         this.schedule.push(pick);
         this.scheduleSteps.push(this.step);
+        this.scheduleFrom.push(last === null ? -1 : yielding ? last.id | 0x100 : last.id);
       }
       const th = threads[pick]!;
       if (features !== null) {
@@ -457,12 +489,14 @@ export class Execution {
     const h = t.labelHash;
     // Packed: label hash (high bits) | thread id (7 bits) | write bit.
     const packed = ((h & ~0xff) | ((t.id & 0x7f) << 1) | (write ? 1 : 0)) >>> 0;
-    const prev = features.lastAccess.exchange(o.oid, key, packed);
+    const prev = features.lastAccess.exchange(o.oid, key, packed, this.step);
     if (prev !== -1) {
       const ptid = (prev >>> 1) & 0x7f;
       const pw = (prev & 1) === 1;
       if (ptid !== (t.id & 0x7f) && (pw || write)) {
         features.hit(mixHash(FeatureSalt.Conflict ^ (prev & ~0xff), h));
+        const log = this.conflicts;
+        if (log !== null && log.length < 4 * MAX_LOGGED_CONFLICTS) log.push(features.lastAccess.prevStep, ptid, this.step, t.id);
       }
     }
   }

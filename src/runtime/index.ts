@@ -3,7 +3,7 @@ export { spinPoint } from './blocker';
 export type { Blocker, CallFrame, Step, Yielded } from './blocker';
 export { call } from './call';
 export type { DecisionLog, DecisionSource, ExecutionInfo } from './decision-source';
-export { DEFAULT_EXECUTION_OPTIONS, Execution, showValue } from './execution';
+export { DEFAULT_EXECUTION_OPTIONS, Execution, MAX_LOGGED_CONFLICTS, showValue } from './execution';
 export type { ExecutionOptions, Outcome, SetupState } from './execution';
 export { DecisionSourceError, FAILURE_KINDS, KernelFailure, ModelError, formatFailure, signatureOf, signatureSlug } from './failure';
 export type { Failure, FailureKind } from './failure';

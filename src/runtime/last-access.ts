@@ -9,6 +9,10 @@
  * than MAX_PROBE overwrites its home slot, so an access may find no
  * predecessor (a missed conflict feature) but never a wrong one — keys are
  * compared in full.
+ *
+ * Each entry also keeps the step of its access, so that a conflict can be
+ * placed in time (Execution's conflict log, for conflict-directed
+ * schedules): `prevStep` is the step of the entry `exchange` last returned.
  */
 const MAX_PROBE = 8;
 
@@ -18,14 +22,18 @@ export interface LastAccessCapture {
   readonly oids: Int32Array;
   readonly keys: Int32Array;
   readonly values: Uint32Array;
+  readonly steps: Int32Array;
 }
 
 export class LastAccessTable {
   private readonly oids: Int32Array;
   private readonly keys: Int32Array;
   private readonly values: Uint32Array;
+  private readonly steps: Int32Array;
   private readonly stamps: Uint32Array;
   private readonly mask: number;
+  /** The step stored with the entry the last `exchange` returned (-1 when it returned none). */
+  prevStep = -1;
   private epoch = 1;
 
   constructor(bits = 14) {
@@ -33,6 +41,7 @@ export class LastAccessTable {
     this.oids = new Int32Array(n);
     this.keys = new Int32Array(n);
     this.values = new Uint32Array(n);
+    this.steps = new Int32Array(n);
     this.stamps = new Uint32Array(n);
     this.mask = n - 1;
   }
@@ -56,6 +65,7 @@ export class LastAccessTable {
       oids: Int32Array.from(slots, (i) => this.oids[i]!),
       keys: Int32Array.from(slots, (i) => this.keys[i]!),
       values: Uint32Array.from(slots, (i) => this.values[i]!),
+      steps: Int32Array.from(slots, (i) => this.steps[i]!),
     };
   }
 
@@ -68,15 +78,17 @@ export class LastAccessTable {
       this.oids[i] = c.oids[k]!;
       this.keys[i] = c.keys[k]!;
       this.values[i] = c.values[k]!;
+      this.steps[i] = c.steps[k]!;
     }
   }
 
   /**
-   * Stores `value` as the last access to (`oid`, `key`) and returns the
-   * previous one, or -1 when there was none (values are 32-bit unsigned, so
-   * -1 is never a value).
+   * Stores `value` (and its `step`) as the last access to (`oid`, `key`) and
+   * returns the previous value, or -1 when there was none (values are 32-bit
+   * unsigned, so -1 is never a value); the previous step is left in
+   * `prevStep`.
    */
-  exchange(oid0: number, key0: number, value: number): number {
+  exchange(oid0: number, key0: number, value: number, step = 0): number {
     const oid = oid0 | 0;
     const key = key0 | 0;
     const home = (Math.imul(oid, 0x9e3779b1) ^ Math.imul(key, 0x85ebca6b) ^ (key >>> 15)) & this.mask;
@@ -89,7 +101,9 @@ export class LastAccessTable {
       }
       if (this.oids[i] === oid && this.keys[i] === key) {
         const prev = this.values[i]!;
+        this.prevStep = this.steps[i]!;
         this.values[i] = value;
+        this.steps[i] = step;
         return prev;
       }
     }
@@ -98,6 +112,8 @@ export class LastAccessTable {
     this.oids[i] = oid;
     this.keys[i] = key;
     this.values[i] = value >>> 0;
+    this.steps[i] = step;
+    this.prevStep = -1;
     return -1;
   }
 }

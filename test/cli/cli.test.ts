@@ -98,6 +98,22 @@ test('non-numeric and negative --runs', async (t) => {
   usageError(t, await run(['fuzz', 'unsync', '--workers', '0', '--crashes', dir]), /'--workers <n>' argument '0' is invalid/);
 });
 
+test('--direct takes a share between 0 and 1', async (t) => {
+  const dir = tempDir(t);
+  for (const bad of ['1.5', '-0.1', 'half', '']) {
+    usageError(t, await run(['fuzz', 'unsync', '--direct', bad, '--crashes', dir]), new RegExp(`'--direct <share>' argument '${bad.replace('.', '\\.')}' is invalid`));
+  }
+});
+
+test('fuzz --direct: conflict-directed schedules run and find seed 004\'s race (the crash file says which input found it)', async (t) => {
+  const crashes = join(tempDir(t), 'crashes');
+  const r = await run(['fuzz', 'memslot-rmaps', '--off', 'slots-arch-lock', '--direct', '0.3', '--runs', '400', '--seed', '1', '--crashes', crashes, '--no-minimize', '--json']);
+  t.is(r.code, 1);
+  const found = events(r.out).filter((e) => e.event === 'crash' && e.file !== null).map((e) => JSON.parse(readFileSync(`${e.file as string}.json`, 'utf8')) as { found: { mutation: string } });
+  t.true(found.length > 0);
+  t.true(found.some((c) => c.found.mutation.startsWith('direct(thread ')), JSON.stringify(found.map((c) => c.found.mutation)));
+});
+
 test('unknown command, unknown option, unknown strategy, missing harness', async (t) => {
   usageError(t, await run(['frobnicate']), /unknown command 'frobnicate'/);
   usageError(t, await run(['fuzz', 'unsync', '--bogus']), /unknown option '--bogus'/);

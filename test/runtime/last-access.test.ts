@@ -57,3 +57,27 @@ test('an overfull table loses entries but never answers with another key\'s valu
   }
   t.true(found > 0 && found < 5000, `${found} predecessors found`);
 });
+
+test('exchange keeps the step of each access: prevStep is the step of the entry it returned', (t) => {
+  const la = new LastAccessTable();
+  la.exchange(3, 7, 100, 5);
+  t.is(la.prevStep, -1, 'the first access has no predecessor');
+  t.is(la.exchange(3, 7, 200, 9), 100);
+  t.is(la.prevStep, 5);
+  la.exchange(4, 7, 1, 11);
+  t.is(la.prevStep, -1);
+  t.is(la.exchange(3, 7, 300, 12), 200);
+  t.is(la.prevStep, 9);
+});
+
+test('capture and restore keep the steps', (t) => {
+  const la = new LastAccessTable(6);
+  for (let i = 0; i < 20; i++) la.exchange(i, i * 7, i, 100 + i);
+  const c = la.capture();
+  const other = new LastAccessTable(6);
+  other.restore(c);
+  for (let i = 0; i < 20; i++) {
+    t.is(other.exchange(i, i * 7, 0, 0), i);
+    t.is(other.prevStep, 100 + i);
+  }
+});
