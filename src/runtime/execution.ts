@@ -61,10 +61,11 @@ export interface Outcome {
   /** The step index of each thread pick in `decisions.schedule`. */
   readonly decisionSteps: readonly number[];
   /**
-   * For each thread pick in `decisions.schedule`: the thread that ran the
-   * step before (-1: none), plus 0x100 when that step ended in a yield
-   * (Blocker.yielding) — what a source that keeps the running thread by
-   * default needs to replay a prefix of the picks (Mutator.direct).
+   * With `conflictLog` (empty without): for each thread pick in
+   * `decisions.schedule`, the thread that ran the step before (-1: none),
+   * plus 0x100 when that step ended in a yield (Blocker.yielding) — what a
+   * source that keeps the running thread by default needs to replay a
+   * prefix of the picks (Mutator.direct).
    */
   readonly decisionFrom: readonly number[];
   /**
@@ -366,7 +367,7 @@ export class Execution {
         }
         this.schedule.push(pick);
         this.scheduleSteps.push(this.step);
-        this.scheduleFrom.push(last === null ? -1 : yielding ? last.id | 0x100 : last.id);
+        if (this.conflicts !== null) this.scheduleFrom.push(last === null ? -1 : yielding ? last.id | 0x100 : last.id);
       }
       const th = threads[pick]!;
       if (features !== null) {

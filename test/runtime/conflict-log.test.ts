@@ -50,11 +50,16 @@ test('the log keeps the first MAX_LOGGED_CONFLICTS conflicts', (t) => {
   }
   const o = ex.run();
   t.is(o.conflicts.length, 4 * MAX_LOGGED_CONFLICTS);
+  // Every step ended in a yield: each pick's previous thread carries the yield bit.
+  t.true(o.decisionFrom.length > 0);
+  for (const f of o.decisionFrom) t.true(f === -1 || f >= 0x100, `decisionFrom ${f}`);
   for (let i = 0; i < o.conflicts.length; i += 4) t.true(o.conflicts[i]! < o.conflicts[i + 2]! && o.conflicts[i + 1] !== o.conflicts[i + 3]);
 });
 
-test('decisionFrom gives the thread that ran the step before each pick, with the yield bit', (t) => {
-  const o = run({ features: false, conflictLog: false });
+test('decisionFrom gives the thread that ran the step before each pick (with the conflict log only)', (t) => {
+  t.deepEqual([...run({ features: true, conflictLog: false }).decisionFrom], []);
+  const o = run({ features: true, conflictLog: true });
+  t.true(o.decisions.schedule.length > 0);
   t.is(o.decisionFrom.length, o.decisions.schedule.length);
   for (let i = 0; i < o.decisionSteps.length; i++) {
     const step = o.decisionSteps[i]!;
