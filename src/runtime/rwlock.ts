@@ -8,6 +8,9 @@ import type { SimThread } from './thread';
 interface SiteLabels {
   readLock: Blocker;
   writeLock: Blocker;
+  /** The same acquisitions after a cond_resched drop: yielding (see condReschedRead). */
+  readRelock: Blocker;
+  writeRelock: Blocker;
   readUnlock: string;
   writeUnlock: string;
 }
@@ -44,6 +47,8 @@ export class RwLock implements LockClass {
       s = {
         readLock: { label: memberLabel(fn, this.name, 'read_lock'), waitsFor: this.name, ready: () => this.writer === null },
         writeLock: { label: memberLabel(fn, this.name, 'write_lock'), waitsFor: this.name, ready: () => this.writer === null && this.readers === 0 },
+        readRelock: { label: memberLabel(fn, this.name, 'read_lock'), waitsFor: this.name, ready: () => this.writer === null, yielding: true },
+        writeRelock: { label: memberLabel(fn, this.name, 'write_lock'), waitsFor: this.name, ready: () => this.writer === null && this.readers === 0, yielding: true },
         readUnlock: memberLabel(fn, this.name, 'read_unlock'),
         writeUnlock: memberLabel(fn, this.name, 'write_unlock'),
       };
@@ -53,19 +58,19 @@ export class RwLock implements LockClass {
   }
 
   /** `read_lock` / `down_read`. */
-  *readLock(t: SimThread, fn: string): Step {
+  *readLock(t: SimThread, fn: string, relock = false): Step {
     const l = this.labels(fn);
     this.ex.lockdep.beforeAcquire(t, this, 'read', fn, l.readLock.label);
-    yield l.readLock;
+    yield relock ? l.readRelock : l.readLock;
     this.readers++;
     t.held.push({ lock: this, mode: 'read', label: l.readLock.label });
   }
 
   /** `write_lock` / `down_write`. */
-  *writeLock(t: SimThread, fn: string): Step {
+  *writeLock(t: SimThread, fn: string, relock = false): Step {
     const l = this.labels(fn);
     this.ex.lockdep.beforeAcquire(t, this, 'write', fn, l.writeLock.label);
-    yield l.writeLock;
+    yield relock ? l.writeRelock : l.writeLock;
     this.writer = t;
     t.held.push({ lock: this, mode: 'write', label: l.writeLock.label });
   }
@@ -84,16 +89,24 @@ export class RwLock implements LockClass {
     this.writer = null;
   }
 
-  /** `cond_resched_rwlock_read`, when a reschedule is wanted: release, let others run, re-acquire. */
+  /**
+   * `cond_resched_rwlock_read`, when a reschedule is wanted: release, let
+   * others run, re-acquire. The kernel drops the lock because another thread
+   * wants it (rwlock_needbreak: then cpu_relax) or the CPU should reschedule
+   * (then schedule()); either way someone else is meant to run before the
+   * re-acquisition, so its step is a yielding one (Blocker.yielding, as a
+   * spin point): a source's default there is another runnable thread, and
+   * only a preemption keeps the same thread going.
+   */
   *condReschedRead(t: SimThread, fn: string): Step {
     yield* this.readUnlock(t, fn);
-    yield* this.readLock(t, fn);
+    yield* this.readLock(t, fn, true);
   }
 
-  /** `cond_resched_rwlock_write`, when a reschedule is wanted. */
+  /** `cond_resched_rwlock_write`, when a reschedule is wanted (see condReschedRead). */
   *condReschedWrite(t: SimThread, fn: string): Step {
     yield* this.writeUnlock(t, fn);
-    yield* this.writeLock(t, fn);
+    yield* this.writeLock(t, fn, true);
   }
 
   /** Holds the lock for write? */

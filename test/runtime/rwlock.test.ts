@@ -404,3 +404,37 @@ test('the trace shows the lock mode held after each step, and isWriteHeldBy tell
   t.deepEqual(o.trace!.map((e) => e.locks), ['mmu_lock(R)', '', 'mmu_lock(W)', '']);
   t.deepEqual(held, [false, true, false]);
 });
+
+/** R takes mmu_lock for read, drops and re-takes it (cond_resched, or a plain unlock + lock), while W waits for write: who gets it first? */
+function relockOrder(src: DecisionSource, condResched: boolean): string[] {
+  const ex = new Execution(src, { trace: true });
+  const rw = new RwLock(ex, 'mmu_lock');
+  const order: string[] = [];
+  ex.spawn('R', function* (th): Step {
+    yield* rw.readLock(th, 'walk');
+    if (condResched) {
+      yield* rw.condReschedRead(th, 'walk');
+    } else {
+      yield* rw.readUnlock(th, 'walk');
+      yield* rw.readLock(th, 'walk');
+    }
+    order.push('R relocked');
+    yield* rw.readUnlock(th, 'walk');
+  });
+  ex.spawn('W', function* (th): Step {
+    yield* rw.writeLock(th, 'zap');
+    order.push('W locked');
+    yield* rw.writeUnlock(th, 'zap');
+  });
+  if (ex.run().failure !== null) throw new Error('relockOrder: unexpected failure');
+  return order;
+}
+
+test('cond_resched_rwlock_read lets the waiting writer in under a serial schedule; a preemption can keep the reader going', (t) => {
+  // Serial (no preemption): R runs first; at its re-acquisition the default is another thread, W.
+  t.deepEqual(relockOrder(preempt(), true), ['W locked', 'R relocked']);
+  // The re-acquisition (step 2: read_lock, read_unlock, read_lock) is a real decision: a preemption to R keeps R going.
+  t.deepEqual(relockOrder(preempt({ step: 2, thread: 0 }), true), ['R relocked', 'W locked']);
+  // A plain read_lock is not a yield: the serial default keeps the running thread.
+  t.deepEqual(relockOrder(preempt(), false), ['R relocked', 'W locked']);
+});

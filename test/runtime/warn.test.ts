@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Execution, signatureOf, type Step } from '../../src/runtime';
+import { Execution, KernelFailure, signatureOf, type Step } from '../../src/runtime';
 import { preempt, runSolo } from './helpers';
 
 test('WARN_ON under panicOnWarn ends the execution at that step', (t) => {
@@ -167,4 +167,15 @@ test("a fatal ex.fail('WARN') is noted once on its trace line", (t) => {
   });
   const o = ex.run();
   t.is(o.trace![0]!.detail, 'WARN: WARN f: cannot continue');
+});
+
+test('a KernelFailure carries its failure and signature but no stack, and leaves Error.stackTraceLimit as it was', (t) => {
+  const before = Error.stackTraceLimit;
+  const f = { kind: 'WARN' as const, site: 'mark_unsync', detail: 'unsync_children underflow', message: 'm', step: 3, thread: 'vcpu0' };
+  const e = new KernelFailure(f);
+  t.is(Error.stackTraceLimit, before);
+  t.is(e.failure, f);
+  t.is(e.message, 'WARN mark_unsync: unsync_children underflow');
+  t.is(e.stack, 'KernelFailure: WARN mark_unsync: unsync_children underflow');
+  t.true(new Error('x').stack!.includes('\n'), 'other errors keep their stacks');
 });
