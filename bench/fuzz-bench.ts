@@ -35,17 +35,16 @@ export const RACES: readonly Race[] = [
   { id: '000-case2', label: 'seed 000 case 2 (missed sync)', harness: 'unsync', off: ['tdp-unsync-lock'], variants: [], target: /^INVARIANT missed-sync: / },
 ];
 
-export type Tool = 'mmufuzz' | 'mmufuzz-direct' | 'random' | 'pct' | 'jsfuzz';
-/** Every tool `--tools` accepts; `mmufuzz-direct` is mmufuzz with `--direct DIRECT_BENCH_SHARE` (conflict-directed schedules). */
-export const TOOLS: readonly Tool[] = ['mmufuzz', 'mmufuzz-direct', 'random', 'pct', 'jsfuzz'];
+export type Tool = 'mmufuzz' | 'mmufuzz-nodirect' | 'random' | 'pct' | 'jsfuzz';
+/** Every tool `--tools` accepts; `mmufuzz-nodirect` is mmufuzz with `--direct 0` (no conflict-directed schedules: the ablation). */
+export const TOOLS: readonly Tool[] = ['mmufuzz', 'mmufuzz-nodirect', 'random', 'pct', 'jsfuzz'];
 /** The tools measured when `--tools` is not given. */
 export const DEFAULT_TOOLS: readonly Tool[] = ['mmufuzz', 'random', 'pct', 'jsfuzz'];
-export const DIRECT_BENCH_SHARE = 0.15;
 
-/** The engine options of an in-process tool: mmufuzz (bytes with feedback, optionally directed) or a baseline without feedback. */
+/** The engine options of an in-process tool: mmufuzz (bytes with feedback; its default shares, or none directed) or a baseline without feedback. */
 export function toolOptions(tool: Exclude<Tool, 'jsfuzz'>): Partial<FuzzOptions> {
   if (tool === 'mmufuzz') return { strategy: 'bytes', feedback: true };
-  if (tool === 'mmufuzz-direct') return { strategy: 'bytes', feedback: true, inputShares: sharesWithDirect(DIRECT_BENCH_SHARE) };
+  if (tool === 'mmufuzz-nodirect') return { strategy: 'bytes', feedback: true, inputShares: sharesWithDirect(0) };
   return { strategy: tool, feedback: false };
 }
 
@@ -253,12 +252,12 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
     log('');
     log('time / executions to the first crash (median over seeds, empty corpus)');
     const shown = TOOLS.filter((t) => r.races.some((x) => x.tool === t));
-    log(`${'race'.padEnd(40)} ${shown.map((t) => t.padStart(16)).join('')}`);
+    log(`${'race'.padEnd(40)} ${shown.map((t) => t.padStart(18)).join('')}`);
     for (const race of RACES) {
       const cells = shown.map((t) => {
         const row = r.races.find((x) => x.race === race.label && x.tool === t);
         const cell = row === undefined ? '-' : row.median_seconds === null ? `not found` : `${row.median_seconds.toFixed(3)}s/${Math.round(row.median_execs ?? 0)}`;
-        return `${cell}${row !== undefined && row.found < row.trials.length ? ` ${row.found}/${row.trials.length}` : ''}`.padStart(16);
+        return `${cell}${row !== undefined && row.found < row.trials.length ? ` ${row.found}/${row.trials.length}` : ''}`.padStart(18);
       });
       log(`${race.label.padEnd(40)} ${cells.join('')}`);
       const mine = r.races.find((x) => x.race === race.label && x.tool === 'mmufuzz')?.median_seconds ?? null;

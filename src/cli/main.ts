@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DEMO_OPTIONS, runDemo } from './demo';
+import { DEFAULT_DIRECT_SHARE } from '../fuzz/engine';
 import { type FuzzCliOptions, UsageError, runFuzz } from './fuzz-command';
 import { runList } from './list-command';
 import { runMinimize } from './minimize-command';
@@ -54,7 +55,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void,
     .option('--no-feedback', 'no coverage feedback: fresh random inputs (a baseline)')
     .option('--no-minimize', 'keep crashes as found (by default each new one is also stored minimized)')
     .option('--stop-on-crash', 'stop at the first new crash', false)
-    .option('--direct <share>', 'share of inputs with a conflict-directed schedule (0: none)', shareArg, 0)
+    .option('--direct <share>', 'share of inputs with a conflict-directed schedule (0: none)', shareArg, DEFAULT_DIRECT_SHARE)
     .option('--json', 'one JSON object per line', false)
     .action((harness: string, dirs: string[], o: FuzzCliOptions) => setExit(runFuzz(harness, dirs, o, out, err)));
 

@@ -35,20 +35,25 @@ export type Stop = 'time' | 'runs' | 'crash' | 'signal';
  * were chosen by the seed races' first-hit rates (bench/README.md); a bandit
  * that moved them by recent new-feature yield did worse, because at these
  * depths a tenth of all inputs reach some new interleaving feature.
- * Conflict-directed schedules are off by default (`--direct SHARE`): at a
- * share of 0.15 they raised the first-hit rates of seeds 000 and 004 by
- * 22–23% and lowered those of seed 003 and the 001 finding by 20–24%
- * (bench/README.md, session 7).
+ * Conflict-directed schedules take DEFAULT_DIRECT_SHARE (`--direct SHARE`;
+ * 0 turns them off): at 0.15, with cond_resched yielding mmu_lock, the
+ * first-hit rates of seeds 000 and 004 rose by 30% and 21% and the time to
+ * seed 004's race fell below random walk's; seed 003 (0.96% against 1.32%)
+ * and the 001 finding (0.093% against 0.118%) lose some of their rate, but
+ * not their lead in time (bench/README.md, session 7).
  */
 export const INPUT_KINDS = ['generate', 'mutate', 'reschedule', 'direct'] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
-export const INPUT_SHARES: Readonly<Record<InputKind, number>> = { generate: 0.4, mutate: 0.1, reschedule: 0.5, direct: 0 };
+/** The shares without conflict-directed schedules. */
+const BASE_SHARES = { generate: 0.4, mutate: 0.1, reschedule: 0.5 } as const;
+export const DEFAULT_DIRECT_SHARE = 0.15;
 
-/** The default shares with `direct` of all inputs conflict-directed, the others scaled to the rest (0 <= direct <= 1). */
+/** The shares with `direct` of all inputs conflict-directed, the others (BASE_SHARES) scaled to the rest (0 <= direct <= 1). */
 export function sharesWithDirect(direct: number): Record<InputKind, number> {
   const d = Math.min(1, Math.max(0, direct));
-  return { generate: INPUT_SHARES.generate * (1 - d), mutate: INPUT_SHARES.mutate * (1 - d), reschedule: INPUT_SHARES.reschedule * (1 - d), direct: d };
+  return { generate: BASE_SHARES.generate * (1 - d), mutate: BASE_SHARES.mutate * (1 - d), reschedule: BASE_SHARES.reschedule * (1 - d), direct: d };
 }
+export const INPUT_SHARES: Readonly<Record<InputKind, number>> = sharesWithDirect(DEFAULT_DIRECT_SHARE);
 /**
  * The prior share of each kind of new schedule: the preemptions shape, then
  * the rates of RANDOM_RATES (4, 8, 16, 32, 64, 128, 192, 255 of 256).

@@ -9,7 +9,7 @@ import seedrandom from 'seedrandom';
 import { findHarness } from '../../harnesses';
 import { decode, encode } from '../../src/fuzz/codec';
 import { directPlanOf } from '../../src/fuzz/direct-plan';
-import { INPUT_KINDS, INPUT_SHARES, Fuzzer, sharesWithDirect } from '../../src/fuzz/engine';
+import { DEFAULT_DIRECT_SHARE, INPUT_KINDS, INPUT_SHARES, Fuzzer, sharesWithDirect } from '../../src/fuzz/engine';
 import { Mutator } from '../../src/fuzz/mutate';
 import { scenarioSource } from '../../src/fuzz/scenario';
 import { FeatureMap, type Outcome } from '../../src/runtime';
@@ -107,13 +107,14 @@ test('directPlanOf: no plan without a decision or without a conflict', (t) => {
   t.is(directPlanOf({ ...o, conflicts: [0, 0, o.decisionSteps[0]! - 1, 1] }), null);
 });
 
-test('sharesWithDirect: the share of directed inputs, the others scaled; default none', (t) => {
-  t.is(INPUT_SHARES.direct, 0);
+test('sharesWithDirect: the share of directed inputs, the others scaled; the default share', (t) => {
+  t.deepEqual(INPUT_SHARES, sharesWithDirect(DEFAULT_DIRECT_SHARE));
+  t.true(DEFAULT_DIRECT_SHARE > 0 && DEFAULT_DIRECT_SHARE < 0.5);
   for (const d of [0, 0.15, 0.5, 1]) {
     const s = sharesWithDirect(d);
     t.is(Math.round(INPUT_KINDS.reduce((x, k) => x + s[k], 0) * 1e9), 1e9);
     t.is(s.direct, d);
-    if (d < 1) t.is(Math.round((s.generate / s.reschedule) * 1e9), Math.round((INPUT_SHARES.generate / INPUT_SHARES.reschedule) * 1e9));
+    if (d < 1) t.is(Math.round((s.generate / s.reschedule) * 1e9), Math.round((sharesWithDirect(0).generate / sharesWithDirect(0).reschedule) * 1e9));
   }
   t.is(sharesWithDirect(-1).direct, 0);
   t.is(sharesWithDirect(3).direct, 1);
@@ -136,9 +137,10 @@ function directedIn(opts: ConstructorParameters<typeof Fuzzer>[2]): { directed: 
   return { directed, events: events.join('\n') };
 }
 
-test('the engine makes directed children at their share, none by default, reproducibly', (t) => {
-  const none = directedIn({});
-  t.is(none.directed, 0);
+test('the engine makes directed children at their share, none with share 0, reproducibly', (t) => {
+  t.is(directedIn({ inputShares: sharesWithDirect(0) }).directed, 0);
+  const byDefault = directedIn({}).directed;
+  t.true(byDefault > 0.05 * 600 && byDefault < 0.25 * 600, `${byDefault} directed of 600 by default`);
   const some = directedIn({ inputShares: sharesWithDirect(0.3) });
   // About 30% of the executions after the first entries with a plan.
   t.true(some.directed > 0.15 * 600 && some.directed < 0.4 * 600, `${some.directed} directed of 600`);

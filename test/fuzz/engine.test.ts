@@ -287,9 +287,9 @@ test('no extensions when extendTries is 0, nor for the baselines', (t) => {
   }
 });
 
-test('input kinds: the shares of generated, mutated and rescheduled inputs add up to 1 (conflict-directed ones are opt-in)', (t) => {
+test('input kinds: the shares of generated, mutated, rescheduled and conflict-directed inputs add up to 1', (t) => {
   t.is(Math.round(INPUT_KINDS.reduce((s, k) => s + INPUT_SHARES[k], 0) * 1e9), 1e9);
-  for (const k of INPUT_KINDS) t.true(k === 'direct' ? INPUT_SHARES[k] === 0 : INPUT_SHARES[k] > 0, k);
+  for (const k of INPUT_KINDS) t.true(INPUT_SHARES[k] > 0, k);
 });
 
 test('preemptions land where threads compete, not in the forced set-up steps (unsync prelude)', (t) => {
