@@ -37,10 +37,10 @@ export type Stop = 'time' | 'runs' | 'crash' | 'signal';
  * depths a tenth of all inputs reach some new interleaving feature.
  * Conflict-directed schedules take DEFAULT_DIRECT_SHARE (`--direct SHARE`;
  * 0 turns them off): at 0.15, with cond_resched yielding mmu_lock, the
- * first-hit rates of seeds 000 and 004 rose by 30% and 21% and the time to
- * seed 004's race fell below random walk's; seed 003 (0.96% against 1.32%)
- * and the 001 finding (0.093% against 0.118%) lose some of their rate, but
- * not their lead in time (bench/README.md, session 7).
+ * first-hit rates of seed 000 (0.289% → 0.437%) and 004 (0.971% → 1.171%)
+ * rose and the time to seed 004's race fell below random walk's; seed 003
+ * (1.32% → 0.96%) and the 001 finding (0.118% → 0.093%) lose some of their
+ * rate, but not their lead in time (bench/README.md, session 7).
  */
 export const INPUT_KINDS = ['generate', 'mutate', 'reschedule', 'direct'] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
