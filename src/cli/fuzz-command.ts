@@ -9,7 +9,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { HARNESSES, findHarness } from '../../harnesses';
-import { DEFAULT_DIRECT_SHARE, DEFAULT_FUZZ_OPTIONS, type FuzzEvent, Fuzzer, STRATEGIES, type Strategy, sharesWithDirect } from '../fuzz/engine';
+import { DEFAULT_FUZZ_OPTIONS, type FuzzEvent, Fuzzer, STRATEGIES, type Strategy, sharesWithDirect } from '../fuzz/engine';
 import { CorpusWriteError } from '../fuzz/corpus-store';
 import { minimize } from '../minimize/minimize';
 
@@ -112,7 +112,7 @@ export async function runFuzz(harnessName: string, dirs: string[], o: FuzzCliOpt
     const fuzzer = new Fuzzer(h, cfg, {
       ...DEFAULT_FUZZ_OPTIONS,
       seed: o.seed, strategy: o.strategy, maxTotalTime: o.maxTotalTime, runs: o.runs, stopOnCrash: o.stopOnCrash, feedback: o.feedback,
-      inputShares: sharesWithDirect(o.direct ?? DEFAULT_DIRECT_SHARE), corpusDirs, crashDir: resolve(o.crashes), now: () => Date.now(), shouldStop: () => stop,
+      inputShares: sharesWithDirect(o.direct), corpusDirs, crashDir: resolve(o.crashes), now: () => Date.now(), shouldStop: () => stop,
       minimizer: o.minimize ? (h2, cfg2, s, sig) => minimize(h2, cfg2, s, sig, { maxExecutions: 3000 }).scenario : null,
     }, printer(o.json, out, err));
     const r = await fuzzer.runAsync();
@@ -141,7 +141,7 @@ async function runWorkers(harnessName: string, dirs: string[], o: FuzzCliOptions
     const args = [main, 'fuzz', harnessName, ...dirs, '--json', '--seed', String(o.seed + i), '--crashes', o.crashes, '--strategy', o.strategy,
       '--max-total-time', String(o.maxTotalTime), '--runs', String(o.runs),
       ...o.off.flatMap((x) => ['--off', x]), ...o.variant.flatMap((x) => ['--variant', x]), ...(o.stopOnCrash ? ['--stop-on-crash'] : []),
-      ...(o.minimize ? [] : ['--no-minimize']), ...(o.feedback === false ? ['--no-feedback'] : []), '--direct', String(o.direct)];
+      ...(o.minimize ? [] : ['--no-minimize']), ...(o.feedback ? [] : ['--no-feedback']), '--direct', String(o.direct)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const rl = createInterface({ input: child.stdout });
     rl.on('line', (line) => {

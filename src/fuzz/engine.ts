@@ -231,10 +231,10 @@ export class Fuzzer {
     this.opts = { ...DEFAULT_FUZZ_OPTIONS, ...opts };
     this.rng = seedrandom.xor4096(`mmufuzz:${this.opts.seed}`);
     this.mutator = new Mutator(harness, this.rng);
-    this.sharesTotal = INPUT_KINDS.reduce((sum, k) => sum + (this.opts.inputShares[k] ?? 0), 0);
+    this.sharesTotal = INPUT_KINDS.reduce((sum, k) => sum + this.opts.inputShares[k], 0);
     // Only the bytes strategy runs the schedules the arms pick (random and PCT replace them).
     this.arms = new ScheduleArms(this.opts.schedulePrior, RANDOM_RATES, this.opts.strategy === 'bytes' && this.opts.feedback && this.opts.adaptSchedules);
-    this.directing = this.opts.strategy === 'bytes' && this.opts.feedback && (this.opts.inputShares.direct ?? 0) > 0;
+    this.directing = this.opts.strategy === 'bytes' && this.opts.feedback && this.opts.inputShares.direct > 0;
     this.store = new CorpusStore(this.opts.corpusDirs);
     this.crashStore = this.opts.crashDir === null ? null : new CrashStore(this.opts.crashDir, harness.name);
   }
@@ -579,7 +579,7 @@ export class Fuzzer {
     const shares = this.opts.inputShares;
     let x = this.rng() * this.sharesTotal;
     for (const k of INPUT_KINDS) {
-      x -= shares[k] ?? 0;
+      x -= shares[k];
       if (x < 0) return k;
     }
     return 'mutate';
