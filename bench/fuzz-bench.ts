@@ -14,6 +14,7 @@ import { decode, payloadOf } from '../src/fuzz/codec';
 import { Fuzzer, type FuzzEvent, type FuzzOptions, sharesWithDirect } from '../src/fuzz/engine';
 import { scenarioSource } from '../src/fuzz/scenario';
 import { signatureOf } from '../src/runtime';
+import { type ExecutionCost, InputSampler, executionCost } from './execution-cost';
 
 export interface Race {
   /** Short name for --races: the seed number, or seed and case. */
@@ -119,12 +120,18 @@ export function median(xs: readonly (number | null)[]): number | null {
   return Number.isFinite(m) ? m : null;
 }
 
-/** Executions per second of mmufuzz (bytes + feedback) on a harness for `seconds`. */
-export function execsPerSecond(harness: string, off: string[], variants: string[], seconds: number): number {
+/**
+ * Executions per second of mmufuzz (bytes + feedback) on a harness for
+ * `seconds`, and the cost of those executions replayed outside the engine
+ * (bench/execution-cost.ts; every 16th input, at most `sample`).
+ */
+export function execsPerSecond(harness: string, off: string[], variants: string[], seconds: number, sample = 2000): { eps: number; cost: ExecutionCost } {
   const h = findHarness(harness)!;
-  const fz = new Fuzzer(h, h.configure(off, variants), { seed: 1, maxTotalTime: seconds, now: () => Date.now(), statusEvery: 1e9, syncEvery: 1e9 }, () => undefined);
+  const cfg = h.configure(off, variants);
+  const sampler = new InputSampler(16, sample);
+  const fz = new Fuzzer(sampler.wrap(h), cfg, { seed: 1, maxTotalTime: seconds, now: () => Date.now(), statusEvery: 1e9, syncEvery: 1e9 }, () => undefined);
   const r = fz.run();
-  return r.execs / r.seconds;
+  return { eps: r.execs / r.seconds, cost: executionCost(h, cfg, sampler.inputs) };
 }
 
 /**
@@ -157,8 +164,12 @@ export async function execsPerSecondCli(harness: string, off: string[], workers:
 export interface FuzzBenchResult {
   readonly seeds: { in_process: number; jsfuzz: number; cap_seconds: number };
   readonly races: { race: string; tool: Tool; trials: Trial[]; median_seconds: number | null; median_execs: number | null; quartiles_execs: [number | null, number | null]; found: number }[];
-  /** Per harness and side: the engine in process (no disk), and the CLI with a corpus directory, one process and --workers 2. */
-  readonly throughput: { harness: string; side: string; execs_per_second: number; cli_execs_per_second: number | null; workers2_execs_per_second: number | null }[];
+  /**
+   * Per harness and side: the engine in process (no disk), and the CLI with
+   * a corpus directory, one process and --workers 2; `cost`, the in-process
+   * run's inputs replayed outside the engine (bench/execution-cost.ts).
+   */
+  readonly throughput: { harness: string; side: string; execs_per_second: number; cli_execs_per_second: number | null; workers2_execs_per_second: number | null; cost: ExecutionCost }[];
 }
 
 /** Seeds after which a tool that has found nothing is stopped (each further seed would cost the whole cap). */
@@ -230,12 +241,13 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT
     for (const side of ['on', 'off'] as const) {
       const race = RACES.find((r) => r.harness === h.name);
       const off = side === 'on' ? [] : race?.off.length ? race.off : ['tdp-unsync-lock', 'vcpu-apicv-state', 'mmio-gen-after-srcu', 'roots-off-list', 'slots-arch-lock'];
-      const eps = execsPerSecond(h.name, off, [], secs);
+      const { eps, cost } = execsPerSecond(h.name, off, [], secs, quick ? 300 : 2000);
       // The CLI runs (disk corpus; two workers need both cores) in full runs only.
       const cli = quick ? null : Math.round(await execsPerSecondCli(h.name, off, 1, secs));
       const w2 = quick ? null : Math.round(await execsPerSecondCli(h.name, off, 2, secs));
-      throughput.push({ harness: h.name, side: side === 'on' ? 'all on' : `off: ${off.join(', ')}`, execs_per_second: Math.round(eps), cli_execs_per_second: cli, workers2_execs_per_second: w2 });
-      log(`  ${h.name.padEnd(14)} ${String(Math.round(eps)).padStart(7)} exec/s in process${cli === null ? '' : `, CLI ${cli}, --workers 2: ${w2}`}  (${side})`);
+      throughput.push({ harness: h.name, side: side === 'on' ? 'all on' : `off: ${off.join(', ')}`, execs_per_second: Math.round(eps), cli_execs_per_second: cli, workers2_execs_per_second: w2, cost });
+      log(`  ${h.name.padEnd(14)} ${String(Math.round(eps)).padStart(7)} exec/s in process${cli === null ? '' : `, CLI ${cli}, --workers 2: ${w2}`}  (${side}); `
+        + `replayed: ${cost.steps_run.toFixed(0)} steps run, model alone ${cost.model_only_us.toFixed(1)} µs, with feedback ${cost.with_feedback_us.toFixed(1)} µs, in the engine ${(1e6 / eps).toFixed(1)} µs per execution`);
     }
   }
   return { seeds: { in_process: plan.inProcess.length, jsfuzz: plan.jsfuzz.length, cap_seconds: cap }, races, throughput };
@@ -270,7 +282,12 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
   if (r.throughput.length > 0) {
     log('');
     log('executions per second (mmufuzz): in process without disk | CLI with a corpus directory | CLI --workers 2 (two cores)');
+    log('  | the in-process inputs replayed: steps run per execution, µs per execution of the model alone, with feedback collection, in the engine | the model alone\'s ceiling (exec/s)');
     const n = (x: number | null): string => (x === null ? '-' : String(x)).padStart(7);
-    for (const t of r.throughput) log(`  ${t.harness.padEnd(14)} ${n(t.execs_per_second)} ${n(t.cli_execs_per_second)} ${n(t.workers2_execs_per_second)}  ${t.side}`);
+    const us = (x: number): string => x.toFixed(1).padStart(6);
+    for (const t of r.throughput) {
+      const c = t.cost;
+      log(`  ${t.harness.padEnd(14)} ${n(t.execs_per_second)} ${n(t.cli_execs_per_second)} ${n(t.workers2_execs_per_second)} | ${c.steps_run.toFixed(0).padStart(4)} ${us(c.model_only_us)} ${us(c.with_feedback_us)} ${us(1e6 / Math.max(1, t.execs_per_second))} | ${n(Math.round(1e6 / c.model_only_us))}  ${t.side}`);
+    }
   }
 }

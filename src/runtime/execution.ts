@@ -54,8 +54,17 @@ export interface Outcome {
   readonly failure: Failure | null;
   /** Every failure reported (more than one only with panicOnWarn off). */
   readonly warnings: readonly Failure[];
-  /** Steps run. */
+  /**
+   * The index after the last step: the steps run, plus the steps of a
+   * set-up snapshot the execution started from (see startStep).
+   */
   readonly steps: number;
+  /**
+   * The step the execution started at: 0, or the steps of the set-up
+   * snapshot it was restored from (restoreSetup). `steps - startStep` steps
+   * were run by this execution.
+   */
+  readonly startStep: number;
   /** Every real decision, to replay this execution exactly. */
   readonly decisions: DecisionLog;
   /** The step index of each thread pick in `decisions.schedule`. */
@@ -136,6 +145,7 @@ export class Execution {
   /** The thread that ran the last step, and its label's hash then (kept across runSetup and restoreSetup). */
   private lastRun: SimThread | null = null;
   private lastHash = 0;
+  private startStep = 0;
 
   constructor(readonly source: DecisionSource, opts: Partial<ExecutionOptions> = {}) {
     this.opts = { ...DEFAULT_EXECUTION_OPTIONS, ...opts };
@@ -222,6 +232,7 @@ export class Execution {
       failure,
       warnings: this.warnings,
       steps: this.step,
+      startStep: this.startStep,
       decisions: { schedule: this.schedule, choices: this.choices },
       decisionSteps: this.scheduleSteps,
       decisionFrom: this.scheduleFrom,
@@ -288,6 +299,7 @@ export class Execution {
     if (this.ran || this.step !== 0) throw new Error('Execution.restoreSetup() on a started execution');
     if (this.threads.length !== s.threads.length) throw new Error(`restoreSetup: ${this.threads.length} threads, the set-up had ${s.threads.length}`);
     this.step = s.step;
+    this.startStep = s.step;
     this.nextOid = s.nextOid;
     for (const k of s.onceSeen) this.onceSeen.add(k);
     this.lockdep.addEdges(s.lockdep);

@@ -9,6 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, selectRaces, trialInProcess } from '../../bench/fuzz-bench';
 import { firstHitRate, firstHitsPerMegastep, hitRates } from '../../bench/hit-rate';
+import { InputSampler, executionCost } from '../../bench/execution-cost';
+import seedrandom from 'seedrandom';
+import { findHarness } from '../../harnesses';
+import { decode } from '../../src/fuzz/codec';
+import { Mutator } from '../../src/fuzz/mutate';
+import { scenarioSource } from '../../src/fuzz/scenario';
 
 test('selectRaces: by seed number, in bench order; all without a list', (t) => {
   t.is(selectRaces(), RACES);
@@ -86,4 +92,28 @@ test('firstHitRate is seeds found over executions to the first hits', (t) => {
   t.is(firstHitRate(r), 0.005);
   t.is(firstHitsPerMegastep(r), 50);
   t.is(firstHitRate({ ...r, found: 0, execsToFirst: 0 }), 0);
+});
+
+test('executionCost: replays sampled inputs; the steps run exclude a set-up snapshot\'s', (t) => {
+  for (const [name, setup] of [['unsync', true], ['apicv', false]] as const) {
+    const h = findHarness(name)!;
+    const cfg = h.configure([], []);
+    const sampler = new InputSampler(3, 10);
+    const wrapped = sampler.wrap(h);
+    const m = new Mutator(h, seedrandom.xor4096(name));
+    const steps: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const s = decode(h, m.generate({ lo: 0, hi: 300 }, { shape: 'random-switches', rate: 8 }));
+      const o = wrapped.execute(s, cfg, scenarioSource(s), {});
+      if (i % 3 === 0) steps.push(o.steps);
+    }
+    // Every third input, at most ten: inputs 0, 3, …, 27.
+    t.is(sampler.inputs.length, 10);
+    const c = executionCost(h, cfg, sampler.inputs, 1);
+    t.is(c.inputs, 10);
+    const mean = steps.slice(0, 10).reduce((a, b) => a + b, 0) / 10;
+    t.true(Math.abs(c.steps_run + c.setup_steps - mean) < 1e-9, `${name}: ${c.steps_run} + ${c.setup_steps} vs ${mean}`);
+    t.is(c.setup_steps > 0, setup, name);
+    t.true(c.steps_run > 0 && c.model_only_us > 0 && c.with_feedback_us > 0);
+  }
 });

@@ -57,6 +57,8 @@ function compare(t: import('ava').ExecutionContext, h: KvmHarness, cfg: HarnessC
     full.observeForced = (): void => undefined;
     const ran = h.execute(s, cfg, full, { features: fb });
     if (copied.failure !== null) failing++;
+    // The copy starts at the step the preludes end at; the full run at 0.
+    if (copied.startStep <= 0 || ran.startStep !== 0) t.fail(`${h.name} input ${i}: startStep ${copied.startStep} (copy) and ${ran.startStep} (full run)`);
     if (key(copied) !== key(ran) || features(fa) !== features(fb)) t.fail(`${h.name} input ${i}: ${key(copied).slice(0, 200)} vs ${key(ran).slice(0, 200)}`);
   });
   return failing;
@@ -91,4 +93,9 @@ test('traced executions run the preludes (their steps are in the trace)', (t) =>
   const plain = h.execute(s, cfg, scenarioSource(s), {});
   t.is(h.fromSetup, before + 1);
   t.is(plain.steps, o.steps);
+  // The copy starts where the preludes end: every prelude turn of the full run lies before its start step.
+  t.is(o.startStep, 0);
+  t.true(plain.startStep > 0 && plain.startStep < plain.steps);
+  const turns = o.trace!.filter((e) => e.label === 'harness:prelude_turn').map((e) => e.step);
+  t.true(turns.length > 0 && turns.every((k) => k < plain.startStep));
 });
