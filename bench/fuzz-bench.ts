@@ -134,13 +134,44 @@ export function execsPerSecond(harness: string, off: string[], variants: string[
   return { eps: r.execs / r.seconds, cost: executionCost(h, cfg, sampler.inputs) };
 }
 
+/** One status event of a CLI run (per worker with --workers): executions so far at a time. */
+interface StatusPoint {
+  readonly worker: number;
+  readonly seconds: number;
+  readonly execs: number;
+}
+
+/**
+ * The rate of a run after its start: per worker, executions between its
+ * first status at or after `from` seconds and its last status, over that
+ * time; summed over the workers. Start-up (module loading, the JIT compiling
+ * on both cores at once, set-up templates, the first seconds' flood of new
+ * inputs) weighs on a short run's average but not on an overnight one.
+ * Null when a worker has no two such statuses.
+ */
+export function steadyRate(points: readonly StatusPoint[], from: number): number | null {
+  const workers = [...new Set(points.map((p) => p.worker))].sort((a, b) => a - b);
+  let rate = 0;
+  for (const w of workers) {
+    const mine = points.filter((p) => p.worker === w && p.seconds >= from).sort((a, b) => a.seconds - b.seconds);
+    if (mine.length < 2) return null;
+    const a = mine[0]!;
+    const b = mine[mine.length - 1]!;
+    if (b.seconds <= a.seconds) return null;
+    rate += (b.execs - a.execs) / (b.seconds - a.seconds);
+  }
+  return workers.length === 0 ? null : rate;
+}
+
 /**
  * Executions per second of `mmufuzz fuzz` as a user runs it: a child
  * process with a corpus directory on disk (and, with workers > 1, that many
- * worker processes sharing it), read from its final `done` event: all
- * workers' executions over the wall time, start-up included.
+ * worker processes sharing it). `wall`: all workers' executions over the
+ * wall time, start-up included (the final `done` event); `steady`: the
+ * rate over the second half of the run, from the status events
+ * (steadyRate).
  */
-export async function execsPerSecondCli(harness: string, off: string[], workers: number, seconds: number): Promise<number> {
+export async function execsPerSecondCli(harness: string, off: string[], workers: number, seconds: number): Promise<{ wall: number; steady: number | null }> {
   const main = resolve(__dirname, '..', 'src', 'cli', 'main.js');
   const dir = mkdtempSync(join(tmpdir(), 'mmufuzz-speed-'));
   try {
@@ -149,13 +180,19 @@ export async function execsPerSecondCli(harness: string, off: string[], workers:
     for (const o of off) args.push('--off', o);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let done: { execs?: number; seconds?: number } | null = null;
+    const points: StatusPoint[] = [];
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (l) => {
       if (l.startsWith('{"event":"done"')) done = JSON.parse(l) as { execs?: number; seconds?: number };
+      else if (l.startsWith('{"event":"status"')) {
+        const e = JSON.parse(l) as { execs: number; seconds: number; worker?: number };
+        points.push({ worker: e.worker ?? 0, seconds: e.seconds, execs: e.execs });
+      }
     });
     await new Promise<void>((res) => child.on('close', () => res()));
     const d = done as { execs?: number; seconds?: number } | null;
-    return d?.execs !== undefined && d.seconds !== undefined && d.seconds > 0 ? d.execs / d.seconds : 0;
+    const wall = d?.execs !== undefined && d.seconds !== undefined && d.seconds > 0 ? d.execs / d.seconds : 0;
+    return { wall, steady: steadyRate(points, seconds / 2) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -169,7 +206,13 @@ export interface FuzzBenchResult {
    * a corpus directory, one process and --workers 2; `cost`, the in-process
    * run's inputs replayed outside the engine (bench/execution-cost.ts).
    */
-  readonly throughput: { harness: string; side: string; execs_per_second: number; cli_execs_per_second: number | null; workers2_execs_per_second: number | null; cost: ExecutionCost }[];
+  readonly throughput: {
+    harness: string; side: string; execs_per_second: number;
+    cli_execs_per_second: number | null; workers2_execs_per_second: number | null;
+    /** The CLI runs' rates over their second half (steadyRate), one process and --workers 2. */
+    cli_steady: number | null; workers2_steady: number | null;
+    cost: ExecutionCost;
+  }[];
 }
 
 /** Seeds after which a tool that has found nothing is stopped (each further seed would cost the whole cap). */
@@ -243,10 +286,14 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT
       const off = side === 'on' ? [] : race?.off.length ? race.off : ['tdp-unsync-lock', 'vcpu-apicv-state', 'mmio-gen-after-srcu', 'roots-off-list', 'slots-arch-lock'];
       const { eps, cost } = execsPerSecond(h.name, off, [], secs, quick ? 300 : 2000);
       // The CLI runs (disk corpus; two workers need both cores) in full runs only.
-      const cli = quick ? null : Math.round(await execsPerSecondCli(h.name, off, 1, secs));
-      const w2 = quick ? null : Math.round(await execsPerSecondCli(h.name, off, 2, secs));
-      throughput.push({ harness: h.name, side: side === 'on' ? 'all on' : `off: ${off.join(', ')}`, execs_per_second: Math.round(eps), cli_execs_per_second: cli, workers2_execs_per_second: w2, cost });
-      log(`  ${h.name.padEnd(14)} ${String(Math.round(eps)).padStart(7)} exec/s in process${cli === null ? '' : `, CLI ${cli}, --workers 2: ${w2}`}  (${side}); `
+      const cli = quick ? null : await execsPerSecondCli(h.name, off, 1, secs);
+      const w2 = quick ? null : await execsPerSecondCli(h.name, off, 2, secs);
+      const round = (x: number | null | undefined): number | null => (x === null || x === undefined ? null : Math.round(x));
+      throughput.push({
+        harness: h.name, side: side === 'on' ? 'all on' : `off: ${off.join(', ')}`, execs_per_second: Math.round(eps),
+        cli_execs_per_second: round(cli?.wall), workers2_execs_per_second: round(w2?.wall), cli_steady: round(cli?.steady), workers2_steady: round(w2?.steady), cost,
+      });
+      log(`  ${h.name.padEnd(14)} ${String(Math.round(eps)).padStart(7)} exec/s in process${cli === null || w2 === null ? '' : `, CLI ${round(cli.wall)} (second half ${round(cli.steady) ?? '-'}), --workers 2: ${round(w2.wall)} (second half ${round(w2.steady) ?? '-'})`}  (${side}); `
         + `replayed: ${cost.steps_run.toFixed(0)} steps run, model alone ${cost.model_only_us.toFixed(1)} µs, with feedback ${cost.with_feedback_us.toFixed(1)} µs, in the engine ${(1e6 / eps).toFixed(1)} µs per execution`);
     }
   }
@@ -281,13 +328,13 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
   }
   if (r.throughput.length > 0) {
     log('');
-    log('executions per second (mmufuzz): in process without disk | CLI with a corpus directory | CLI --workers 2 (two cores)');
+    log('executions per second (mmufuzz): in process without disk | CLI with a corpus directory | CLI --workers 2 (two cores); each CLI cell: over the whole run / over its second half');
     log('  | the in-process inputs replayed: steps run per execution, µs per execution of the model alone, with feedback collection, in the engine | the model alone\'s ceiling (exec/s)');
     const n = (x: number | null): string => (x === null ? '-' : String(x)).padStart(7);
     const us = (x: number): string => x.toFixed(1).padStart(6);
     for (const t of r.throughput) {
       const c = t.cost;
-      log(`  ${t.harness.padEnd(14)} ${n(t.execs_per_second)} ${n(t.cli_execs_per_second)} ${n(t.workers2_execs_per_second)} | ${c.steps_run.toFixed(0).padStart(4)} ${us(c.model_only_us)} ${us(c.with_feedback_us)} ${us(1e6 / Math.max(1, t.execs_per_second))} | ${n(Math.round(1e6 / c.model_only_us))}  ${t.side}`);
+      log(`  ${t.harness.padEnd(14)} ${n(t.execs_per_second)} ${n(t.cli_execs_per_second)}/${(t.cli_steady === null ? '-' : String(t.cli_steady)).padEnd(6)} ${n(t.workers2_execs_per_second)}/${(t.workers2_steady === null ? '-' : String(t.workers2_steady)).padEnd(6)} | ${c.steps_run.toFixed(0).padStart(4)} ${us(c.model_only_us)} ${us(c.with_feedback_us)} ${us(1e6 / Math.max(1, t.execs_per_second))} | ${n(Math.round(1e6 / c.model_only_us))}  ${t.side}`);
     }
   }
 }

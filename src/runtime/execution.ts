@@ -316,7 +316,7 @@ export class Execution {
     const fm = this.features;
     if (fm !== null && s.features !== null && s.lastAccess !== null) {
       const { slots, counts } = s.features;
-      for (let k = 0; k < slots.length; k++) for (let n = counts[k]!; n > 0; n--) fm.hit(slots[k]!);
+      for (let k = 0; k < slots.length; k++) fm.hitSlot(slots[k]!, counts[k]!);
       fm.lastAccess.restore(s.lastAccess);
     }
   }

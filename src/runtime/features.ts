@@ -54,6 +54,13 @@ export class FeatureMap {
     if (v < 255) this.hits[i] = v + 1;
   }
 
+  /** Count `n` hits of slot `i` at once: what n calls of hit() on a feature of that slot do. */
+  hitSlot(i: number, n: number): void {
+    const v = this.hits[i]!;
+    if (v === 0 && n > 0) this.touchedSlots[this.touchedCount++] = i;
+    this.hits[i] = Math.min(255, v + n);
+  }
+
   clear(): void {
     const t = this.touchedSlots;
     for (let k = 0; k < this.touchedCount; k++) this.hits[t[k]!] = 0;

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, selectRaces, trialInProcess } from '../../bench/fuzz-bench';
+import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, selectRaces, steadyRate, trialInProcess } from '../../bench/fuzz-bench';
 import { firstHitRate, firstHitsPerMegastep, hitRates } from '../../bench/hit-rate';
 import { InputSampler, executionCost } from '../../bench/execution-cost';
 import seedrandom from 'seedrandom';
@@ -116,4 +116,16 @@ test('executionCost: replays sampled inputs; the steps run exclude a set-up snap
     t.is(c.setup_steps > 0, setup, name);
     t.true(c.steps_run > 0 && c.model_only_us > 0 && c.with_feedback_us > 0);
   }
+});
+
+test('steadyRate: per worker from its first status at or after the mark to its last, summed; null without two', (t) => {
+  const pts = [
+    { worker: 0, seconds: 2, execs: 1000 }, { worker: 0, seconds: 6, execs: 20000 }, { worker: 0, seconds: 10, execs: 60000 },
+    { worker: 1, seconds: 6.5, execs: 15000 }, { worker: 1, seconds: 8, execs: 30000 }, { worker: 1, seconds: 10.5, execs: 50000 },
+  ];
+  // Worker 0: (60000 - 20000) / 4 = 10000; worker 1: (50000 - 15000) / 4 = 8750.
+  t.is(steadyRate(pts, 5), 18750);
+  t.is(steadyRate(pts.filter((p) => p.worker === 0), 1), (60000 - 1000) / 8);
+  t.is(steadyRate(pts, 9), null);
+  t.is(steadyRate([], 0), null);
 });

@@ -154,6 +154,19 @@ test('FeatureMap: hits saturate at 255, the index is masked by the size', (t) =>
   t.is(f.count(), 1);
 });
 
+test('FeatureMap.hitSlot(i, n) is n hits of slot i: first-hit order, saturation, zero hits touch nothing', (t) => {
+  const a = new FeatureMap(4);
+  const b = new FeatureMap(4);
+  for (const [i, n] of [[5, 3], [2, 0], [9, 300], [5, 1], [2, 2]] as const) {
+    a.hitSlot(i, n);
+    for (let k = 0; k < n; k++) b.hit(i);
+  }
+  t.deepEqual([...a.touched()], [5, 9, 2]);
+  t.deepEqual([...a.touched()], [...b.touched()]);
+  t.deepEqual([...a.hits], [...b.hits]);
+  t.is(a.hits[9], 255);
+});
+
 test('hashString is FNV-1a and pure; mixHash is a pure 32-bit function', (t) => {
   t.is(hashString(''), 0x811c9dc5);
   t.is(hashString('a'), 0xe40c292c);
