@@ -14,7 +14,7 @@
  * off, each variant), the old build's engine generates N inputs (seed 11);
  * each is run by both builds under the bytes, random-walk and PCT sources in
  * turn, with features and the conflict log, every 50th traced. Compared:
- * steps and start step, failure (signature, step, message), warnings,
+ * steps and start step (when both builds report it), failure (signature, step, message), warnings,
  * decisions and their steps, the picks' predecessors, conflicts, threads,
  * the trace, and the feature map (slots and counts in first-hit order).
  * Prints the first differences and a count; exits 1 on any difference, 2 on
@@ -58,9 +58,9 @@ const b = load(dirs[1]);
 const PARTS = ['steps', 'startStep', 'signature', 'failure step', 'message', 'warnings', 'decisions', 'decisionSteps', 'decisionFrom', 'conflicts', 'threads', 'trace'];
 
 /** Everything an execution produced that a behaviour-preserving change keeps (PARTS, in order). */
-function key(o, L, traced) {
+function key(o, L, traced, withStart) {
   const f = o.failure;
-  return JSON.stringify([o.steps, o.startStep, f && L.rt.signatureOf(f), f && f.step, f && f.message, o.warnings.map(L.rt.signatureOf),
+  return JSON.stringify([o.steps, withStart ? o.startStep : null, f && L.rt.signatureOf(f), f && f.step, f && f.message, o.warnings.map(L.rt.signatureOf),
     o.decisions, o.decisionSteps, o.decisionFrom, o.conflicts, o.threads, traced ? o.trace : null]);
 }
 
@@ -106,8 +106,10 @@ for (const ha of a.harnesses) {
       const oa = ha.execute(s, ca, source(a), { features: fa, conflictLog: true, trace: traced });
       const ob = hb.execute(s, cb, source(b), { features: fb, conflictLog: true, trace: traced });
       total++;
-      const ka = key(oa, a, traced);
-      const kb = key(ob, b, traced);
+      // Builds before Outcome.startStep (commit f01ba69) do not report it: compared only when both do.
+      const withStart = 'startStep' in oa && 'startStep' in ob;
+      const ka = key(oa, a, traced, withStart);
+      const kb = key(ob, b, traced, withStart);
       if (ka !== kb || features(fa) !== features(fb)) {
         differ++;
         if (differ <= 3) {
