@@ -331,10 +331,11 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
     log('executions per second (mmufuzz): in process without disk | CLI with a corpus directory | CLI --workers 2 (two cores); each CLI cell: over the whole run / over its second half');
     log('  | the in-process inputs replayed: steps run per execution, µs per execution of the model alone, with feedback collection, in the engine | the model alone\'s ceiling (exec/s)');
     const n = (x: number | null): string => (x === null ? '-' : String(x)).padStart(7);
+    const half = (x: number | null): string => (x === null ? '-' : String(x)).padEnd(6);
     const us = (x: number): string => x.toFixed(1).padStart(6);
     for (const t of r.throughput) {
       const c = t.cost;
-      log(`  ${t.harness.padEnd(14)} ${n(t.execs_per_second)} ${n(t.cli_execs_per_second)}/${(t.cli_steady === null ? '-' : String(t.cli_steady)).padEnd(6)} ${n(t.workers2_execs_per_second)}/${(t.workers2_steady === null ? '-' : String(t.workers2_steady)).padEnd(6)} | ${c.steps_run.toFixed(0).padStart(4)} ${us(c.model_only_us)} ${us(c.with_feedback_us)} ${us(1e6 / Math.max(1, t.execs_per_second))} | ${n(Math.round(1e6 / c.model_only_us))}  ${t.side}`);
+      log(`  ${t.harness.padEnd(14)} ${n(t.execs_per_second)} ${n(t.cli_execs_per_second)}/${half(t.cli_steady)} ${n(t.workers2_execs_per_second)}/${half(t.workers2_steady)} | ${c.steps_run.toFixed(0).padStart(4)} ${us(c.model_only_us)} ${us(c.with_feedback_us)} ${us(1e6 / Math.max(1, t.execs_per_second))} | ${n(Math.round(1e6 / c.model_only_us))}  ${t.side}`);
     }
   }
 }

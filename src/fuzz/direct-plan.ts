@@ -42,7 +42,8 @@ export function directPlanOf(o: Outcome): DirectPlan | null {
   const from = o.decisionFrom;
   const p: number[] = [];
   for (let i = 0; i < picks.length; i++) {
-    const f = from[i] ?? -1;
+    // decisionFrom has an entry per pick whenever the run logged conflicts.
+    const f = from[i]!;
     if (f < 0 || f >= 0x100 || f !== picks[i]) p.push(steps[i]!, picks[i]!);
   }
   return { prefix: Int32Array.from(p), conflicts: Int32Array.from(c) };

@@ -126,9 +126,10 @@ export class Mutator {
     const s = decode(this.h, base);
     const c = plan.conflicts;
     const k = 4 * this.int(Math.max(1, c.length >> 2));
-    const cut = c[k] ?? 0;
-    const a = c[k + 1] ?? 0;
-    const b = c[k + 3] ?? 0;
+    // A plan has at least one conflict (directPlanOf).
+    const cut = c[k]!;
+    const a = c[k + 1]!;
+    const b = c[k + 3]!;
     const pre: Preemption[] = [];
     const p = plan.prefix;
     for (let i = 0; i + 1 < p.length && p[i]! < cut; i += 2) pre.push({ step: p[i]!, thread: p[i + 1]! });

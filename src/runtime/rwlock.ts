@@ -44,11 +44,13 @@ export class RwLock implements LockClass {
   private labels(fn: string): SiteLabels {
     let s = this.sites.get(fn);
     if (s === undefined) {
+      const readLock: Blocker = { label: memberLabel(fn, this.name, 'read_lock'), waitsFor: this.name, ready: () => this.writer === null };
+      const writeLock: Blocker = { label: memberLabel(fn, this.name, 'write_lock'), waitsFor: this.name, ready: () => this.writer === null && this.readers === 0 };
       s = {
-        readLock: { label: memberLabel(fn, this.name, 'read_lock'), waitsFor: this.name, ready: () => this.writer === null },
-        writeLock: { label: memberLabel(fn, this.name, 'write_lock'), waitsFor: this.name, ready: () => this.writer === null && this.readers === 0 },
-        readRelock: { label: memberLabel(fn, this.name, 'read_lock'), waitsFor: this.name, ready: () => this.writer === null, yielding: true },
-        writeRelock: { label: memberLabel(fn, this.name, 'write_lock'), waitsFor: this.name, ready: () => this.writer === null && this.readers === 0, yielding: true },
+        readLock,
+        writeLock,
+        readRelock: { ...readLock, yielding: true },
+        writeRelock: { ...writeLock, yielding: true },
         readUnlock: memberLabel(fn, this.name, 'read_unlock'),
         writeUnlock: memberLabel(fn, this.name, 'write_unlock'),
       };
