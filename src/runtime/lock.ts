@@ -1,13 +1,31 @@
 import type { Blocker, Step } from './blocker';
 import type { Execution } from './execution';
-import { memberLabel } from './label-memo';
+import { memberLabel, SiteLabels } from './label-memo';
 import type { LockClass } from './lockdep';
 import { CLONE, type CopyRecipe } from './snapshot';
 import type { SimThread } from './thread';
 
-interface SiteLabels {
-  lock: Blocker;
-  unlock: string;
+/** The labels of one lock at one call site. */
+interface LockSiteLabels {
+  readonly lock: string;
+  readonly unlock: string;
+}
+
+const siteLabels = new SiteLabels<LockSiteLabels>((fn, name) => ({
+  lock: memberLabel(fn, name, 'lock'),
+  unlock: memberLabel(fn, name, 'unlock'),
+}));
+
+/** An acquisition of one Lock at one site: ready when the lock is free. */
+class Acquire implements Blocker {
+  readonly waitsFor: string;
+  constructor(readonly lock: Lock, readonly label: string) {
+    this.waitsFor = lock.name;
+  }
+
+  ready(): boolean {
+    return this.lock.owner === null;
+  }
 }
 
 /**
@@ -18,7 +36,7 @@ interface SiteLabels {
 export class Lock implements LockClass {
   /** Holder, or null when free. */
   owner: SimThread | null = null;
-  private readonly sites = new Map<string, SiteLabels>();
+  private readonly sites = new Map<string, Acquire>();
 
   /**
    * `outer`: a lock that must be held (in any mode) whenever this one is
@@ -27,41 +45,36 @@ export class Lock implements LockClass {
    */
   constructor(readonly ex: Execution, readonly name: string, readonly kind: 'spinlock' | 'mutex', readonly outer: LockClass | null = null) {}
 
-  /** A copy for a set-up snapshot: the same holder and outer lock (copied), fresh blockers (theirs close over this lock). */
+  /** A copy for a set-up snapshot: the same holder and outer lock (copied), fresh blockers (theirs point to this lock). */
   [CLONE](): CopyRecipe {
     // Not `this`: a plan keeps its recipes, and this lock would keep the template's execution alive.
     const { name, kind } = this;
     return { make: (ex) => new Lock(ex, name, kind, null), fields: ['outer', 'owner'] };
   }
 
-  private labels(fn: string): SiteLabels {
-    let s = this.sites.get(fn);
-    if (s === undefined) {
-      s = {
-        lock: { label: memberLabel(fn, this.name, 'lock'), waitsFor: this.name, ready: () => this.owner === null },
-        unlock: memberLabel(fn, this.name, 'unlock'),
-      };
-      this.sites.set(fn, s);
-    }
-    return s;
+  /** The blocker of an acquisition in `fn`, made on the execution's first acquisition there. */
+  private acquire(fn: string): Acquire {
+    let b = this.sites.get(fn);
+    if (b === undefined) this.sites.set(fn, (b = new Acquire(this, siteLabels.get(this.name, fn).lock)));
+    return b;
   }
 
   /** `spin_lock` / `mutex_lock`. */
   *lock(t: SimThread, fn: string): Step {
-    const l = this.labels(fn);
+    const b = this.acquire(fn);
     if (this.outer !== null && !t.holds(this.outer)) {
       this.ex.fail('LOCKDEP', fn, `${this.name} taken without ${this.outer.name}`,
-        `${t.name} takes ${this.name} at ${l.lock.label}, which nests inside ${this.outer.name}, without holding ${this.outer.name}`);
+        `${t.name} takes ${this.name} at ${b.label}, which nests inside ${this.outer.name}, without holding ${this.outer.name}`);
     }
-    this.ex.lockdep.beforeAcquire(t, this, 'excl', fn, l.lock.label);
-    yield l.lock;
+    this.ex.lockdep.beforeAcquire(t, this, 'excl', fn, b.label);
+    yield b;
     this.owner = t;
-    t.held.push({ lock: this, mode: 'excl', label: l.lock.label });
+    t.held.push({ lock: this, mode: 'excl', label: b.label });
   }
 
   /** `spin_unlock` / `mutex_unlock`. */
   *unlock(t: SimThread, fn: string): Step {
-    yield this.labels(fn).unlock;
+    yield siteLabels.get(this.name, fn).unlock;
     const i = t.held.findIndex((h) => h.lock === this);
     if (i < 0 || this.owner !== t) {
       this.ex.fail('LOCKDEP', fn, `bad unlock balance on ${this.name}`,

@@ -1,18 +1,46 @@
 import type { Blocker, Step } from './blocker';
 import type { Execution } from './execution';
-import { memberLabel } from './label-memo';
+import { memberLabel, SiteLabels } from './label-memo';
 import type { LockClass } from './lockdep';
 import { CLONE, type CopyRecipe } from './snapshot';
 import type { SimThread } from './thread';
 
-interface SiteLabels {
-  readLock: Blocker;
-  writeLock: Blocker;
+/** The labels of one lock at one call site. */
+interface RwSiteLabels {
+  readonly readLock: string;
+  readonly writeLock: string;
+  readonly readUnlock: string;
+  readonly writeUnlock: string;
+}
+
+const siteLabels = new SiteLabels<RwSiteLabels>((fn, name) => ({
+  readLock: memberLabel(fn, name, 'read_lock'),
+  writeLock: memberLabel(fn, name, 'write_lock'),
+  readUnlock: memberLabel(fn, name, 'read_unlock'),
+  writeUnlock: memberLabel(fn, name, 'write_unlock'),
+}));
+
+/** An acquisition of one RwLock at one site: ready when the lock is free in that mode. */
+class Acquire implements Blocker {
+  readonly waitsFor: string;
+  constructor(readonly lock: RwLock, readonly label: string, readonly write: boolean, readonly yielding: boolean) {
+    this.waitsFor = lock.name;
+  }
+
+  ready(): boolean {
+    const l = this.lock;
+    return l.writer === null && (!this.write || l.readers === 0);
+  }
+}
+
+/** One lock's blockers at one site, made when the site is first used in an execution. */
+interface SiteBlockers {
+  readonly labels: RwSiteLabels;
+  readLock: Acquire | null;
+  writeLock: Acquire | null;
   /** The same acquisitions after a cond_resched drop: yielding (see condReschedRead). */
-  readRelock: Blocker;
-  writeRelock: Blocker;
-  readUnlock: string;
-  writeUnlock: string;
+  readRelock: Acquire | null;
+  writeRelock: Acquire | null;
 }
 
 /**
@@ -30,63 +58,64 @@ export class RwLock implements LockClass {
   readers = 0;
   /** The writer holding the lock, or null. */
   writer: SimThread | null = null;
-  private readonly sites = new Map<string, SiteLabels>();
+  private readonly sites = new Map<string, SiteBlockers>();
 
   constructor(readonly ex: Execution, readonly name: string, readonly kind: 'rwlock' | 'rwsem' = 'rwlock') {}
 
-  /** A copy for a set-up snapshot: the same holders (copied), fresh blockers (theirs close over this lock). */
+  /** A copy for a set-up snapshot: the same holders (copied), fresh blockers (theirs point to this lock). */
   [CLONE](): CopyRecipe {
     // Not `this`: a plan keeps its recipes, and this lock would keep the template's execution alive.
     const { name, kind } = this;
     return { make: (ex) => new RwLock(ex, name, kind), fields: ['readers', 'writer'] };
   }
 
-  private labels(fn: string): SiteLabels {
+  private site(fn: string): SiteBlockers {
     let s = this.sites.get(fn);
     if (s === undefined) {
-      const readLock: Blocker = { label: memberLabel(fn, this.name, 'read_lock'), waitsFor: this.name, ready: () => this.writer === null };
-      const writeLock: Blocker = { label: memberLabel(fn, this.name, 'write_lock'), waitsFor: this.name, ready: () => this.writer === null && this.readers === 0 };
-      s = {
-        readLock,
-        writeLock,
-        readRelock: { ...readLock, yielding: true },
-        writeRelock: { ...writeLock, yielding: true },
-        readUnlock: memberLabel(fn, this.name, 'read_unlock'),
-        writeUnlock: memberLabel(fn, this.name, 'write_unlock'),
-      };
+      s = { labels: siteLabels.get(this.name, fn), readLock: null, writeLock: null, readRelock: null, writeRelock: null };
       this.sites.set(fn, s);
     }
     return s;
   }
 
+  /** The blocker of a read (write) acquisition at `s`, or of the re-acquisition after a cond_resched drop. */
+  private acquire(s: SiteBlockers, write: boolean, relock: boolean): Acquire {
+    if (write) {
+      if (relock) return s.writeRelock ??= new Acquire(this, s.labels.writeLock, true, true);
+      return s.writeLock ??= new Acquire(this, s.labels.writeLock, true, false);
+    }
+    if (relock) return s.readRelock ??= new Acquire(this, s.labels.readLock, false, true);
+    return s.readLock ??= new Acquire(this, s.labels.readLock, false, false);
+  }
+
   /** `read_lock` / `down_read`. */
   *readLock(t: SimThread, fn: string, relock = false): Step {
-    const l = this.labels(fn);
-    this.ex.lockdep.beforeAcquire(t, this, 'read', fn, l.readLock.label);
-    yield relock ? l.readRelock : l.readLock;
+    const b = this.acquire(this.site(fn), false, relock);
+    this.ex.lockdep.beforeAcquire(t, this, 'read', fn, b.label);
+    yield b;
     this.readers++;
-    t.held.push({ lock: this, mode: 'read', label: l.readLock.label });
+    t.held.push({ lock: this, mode: 'read', label: b.label });
   }
 
   /** `write_lock` / `down_write`. */
   *writeLock(t: SimThread, fn: string, relock = false): Step {
-    const l = this.labels(fn);
-    this.ex.lockdep.beforeAcquire(t, this, 'write', fn, l.writeLock.label);
-    yield relock ? l.writeRelock : l.writeLock;
+    const b = this.acquire(this.site(fn), true, relock);
+    this.ex.lockdep.beforeAcquire(t, this, 'write', fn, b.label);
+    yield b;
     this.writer = t;
-    t.held.push({ lock: this, mode: 'write', label: l.writeLock.label });
+    t.held.push({ lock: this, mode: 'write', label: b.label });
   }
 
   /** `read_unlock` / `up_read`. */
   *readUnlock(t: SimThread, fn: string): Step {
-    yield this.labels(fn).readUnlock;
+    yield siteLabels.get(this.name, fn).readUnlock;
     this.release(t, 'read', fn);
     this.readers--;
   }
 
   /** `write_unlock` / `up_write`. */
   *writeUnlock(t: SimThread, fn: string): Step {
-    yield this.labels(fn).writeUnlock;
+    yield siteLabels.get(this.name, fn).writeUnlock;
     this.release(t, 'write', fn);
     this.writer = null;
   }

@@ -1,8 +1,13 @@
 import type { Step } from './blocker';
-import { callLabel, memberLabel } from './label-memo';
+import { callLabel, memberLabel, SiteLabels } from './label-memo';
 import type { Execution } from './execution';
 import type { LockClass } from './lockdep';
 import type { SimThread } from './thread';
+
+const siteLabels = new SiteLabels((fn, name) => ({
+  readLock: memberLabel(fn, name, 'srcu_read_lock'),
+  readUnlock: memberLabel(fn, name, 'srcu_read_unlock'),
+}));
 
 /**
  * Sleepable RCU domain (e.g. `kvm->srcu`). `srcu_read_lock` returns a token
@@ -30,7 +35,7 @@ export class Srcu implements LockClass {
 
   /** `srcu_read_lock`: a step; returns the token. */
   *readLock(t: SimThread, fn: string): Step<number> {
-    const l = memberLabel(fn, this.name, 'srcu_read_lock');
+    const l = siteLabels.get(this.name, fn).readLock;
     this.ex.lockdep.beforeAcquire(t, this, 'srcu', fn, l);
     yield l;
     const token = this.nextToken++;
@@ -42,7 +47,7 @@ export class Srcu implements LockClass {
 
   /** `srcu_read_unlock`: a step. */
   *readUnlock(t: SimThread, token: number, fn: string): Step {
-    yield memberLabel(fn, this.name, 'srcu_read_unlock');
+    yield siteLabels.get(this.name, fn).readUnlock;
     const owner = this.active.get(token);
     const i = t.held.findIndex((h) => h.lock === this && h.token === token);
     if (owner !== t || i < 0) {

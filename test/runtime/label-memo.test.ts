@@ -3,7 +3,7 @@
  * and one string object per label (the feature map hashes it once).
  */
 import test from 'ava';
-import { callLabel, label, memberLabel } from '../../src/runtime/label-memo';
+import { callLabel, label, memberLabel, SiteLabels } from '../../src/runtime/label-memo';
 import { requestNames } from '../../src/model/vcpu';
 
 test('label, callLabel and memberLabel build fn:action, fn:callee(arg) and fn:object.op', (t) => {
@@ -26,4 +26,18 @@ test('memoised: a repeated call returns the stored string, rendered once per dis
   t.is(callLabel('memo-test', 'h', 4, show), 'memo-test:h(#4)');
   t.is(shown, 2);
   t.is(memberLabel('f', 'lock', 'lock'), memberLabel('f', 'lock', 'lock'));
+});
+
+test('SiteLabels: made once per (object name, function) and shared by every caller', (t) => {
+  const made: string[] = [];
+  const sites = new SiteLabels((fn, name) => {
+    made.push(`${name}@${fn}`);
+    return { lock: memberLabel(fn, name, 'lock') };
+  });
+  const a = sites.get('mmu_lock', 'kvm_tdp_mmu_map');
+  t.is(a.lock, 'kvm_tdp_mmu_map:mmu_lock.lock');
+  t.is(sites.get('mmu_lock', 'kvm_tdp_mmu_map'), a, 'the same object on a second use');
+  t.not(sites.get('mmu_lock', 'zap_gfn_range'), a);
+  t.not(sites.get('slots_lock', 'kvm_tdp_mmu_map'), a);
+  t.deepEqual(made, ['mmu_lock@kvm_tdp_mmu_map', 'mmu_lock@zap_gfn_range', 'slots_lock@kvm_tdp_mmu_map']);
 });

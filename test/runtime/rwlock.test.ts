@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Execution, KObject, Lock, RwLock, type DecisionSource, type Outcome, type Step } from '../../src/runtime';
-import { ReplayDivergence, ReplaySource } from '../../src/strategies';
+import { FuzzBytesSource, ReplayDivergence, ReplaySource } from '../../src/strategies';
 import { ProbeSource, exhaust, preempt, runSolo, stepOf, steps } from './helpers';
 
 /** Who is inside the critical section right now (updated in the acquiring / releasing step). */
@@ -437,4 +437,26 @@ test('cond_resched_rwlock_read lets the waiting writer in under a serial schedul
   t.deepEqual(relockOrder(preempt({ step: 2, thread: 0 }), true), ['R relocked', 'W locked']);
   // A plain read_lock is not a yield: the serial default keeps the running thread.
   t.deepEqual(relockOrder(preempt(), false), ['R relocked', 'W locked']);
+});
+
+test('the blockers of a site are per lock: a lock of the same name and site in another execution does not share their readiness', (t) => {
+  // A lock held for write by a thread that never releases it (set by hand: a thread may not exit holding it).
+  const readUnder = (writerHeld: boolean): Outcome => {
+    const ex = new Execution(new FuzzBytesSource());
+    const rw = new RwLock(ex, 'mmu_lock');
+    ex.spawn('reader', function* (th): Step {
+      yield* rw.readLock(th, 'shared_site');
+      yield* rw.readUnlock(th, 'shared_site');
+    });
+    if (writerHeld) rw.writer = ex.spawn('holder', function* (): Step { yield 'holder:idle'; });
+    return ex.run();
+  };
+  // Both orders: the first execution's blockers must not serve the second's lock.
+  for (const order of [[true, false], [false, true]] as const) {
+    const outcomes = order.map((held) => readUnder(held));
+    outcomes.forEach((o, k) => {
+      if (order[k]) t.is(o.failure?.kind, 'DEADLOCK', 'the reader waits for the writer of its own lock');
+      else t.is(o.failure, null, 'the reader of the free lock runs');
+    });
+  }
 });
