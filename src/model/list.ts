@@ -65,7 +65,7 @@ function add(t: SimThread, node: ListNode, prev: ListNode, next: ListNode): void
   node.next = next;
   node.prev = prev;
   prev.next = node;
-  t.note(`list_add ${node.name} after ${prev.name}`);
+  if (t.ex.tracing) t.note(`list_add ${node.name} after ${prev.name}`);
 }
 
 /** `list_add` / `list_add_rcu`: insert at the head. */
@@ -101,7 +101,7 @@ function unlink(t: SimThread, node: ListNode, op: string): void {
 export function listDelRcu(t: SimThread, node: ListNode): void {
   unlink(t, node, 'list_del_rcu');
   node.prev = LIST_POISON2;
-  t.note(`list_del_rcu ${node.name}`);
+  if (t.ex.tracing) t.note(`list_del_rcu ${node.name}`);
 }
 
 /** `list_del`: unlink and poison both pointers. */
@@ -109,7 +109,7 @@ export function listDel(t: SimThread, node: ListNode): void {
   unlink(t, node, 'list_del');
   node.next = LIST_POISON1;
   node.prev = LIST_POISON2;
-  t.note(`list_del ${node.name}`);
+  if (t.ex.tracing) t.note(`list_del ${node.name}`);
 }
 
 /** `list_move_tail`: unlink (valid checks) and append to `head`. */

@@ -159,7 +159,7 @@ export function* install_new_memslots(t: SimThread, kvm: Kvm, slots: Memslots): 
   // Scaffolding: the array may be a recycled scratch array that was published (and completed) before.
   slots.published_step = t.ex.step;
   slots.install_done = false;
-  t.note(`publish ${slots.name} generation ${slots.generation}: ${slots.slots.map((s) => s.describe()).join(', ')}`);
+  if (t.ex.tracing) t.note(`publish ${slots.name} generation ${slots.generation}: ${slots.slots.map((s) => s.describe()).join(', ')}`);
   yield* kvm.mn_invalidate_lock.unlock(t, 'install_new_memslots');
   if (!archLock && !v1Outside) yield* kvm.memslot_assignment_lock.unlock(t, 'kvm_arch_assign_memslots');
   const holdAcross = kvm.variant('slots-arch-lock:hold-across-sync');
@@ -181,7 +181,7 @@ export function* install_new_memslots(t: SimThread, kvm: Kvm, slots: Memslots): 
 function* kvm_arch_memslots_updated(t: SimThread, kvm: Kvm, gen: bigint): Step {
   yield 'kvm_mmu_invalidate_mmio_sptes:gen.check';
   if (mmioGenWrapped(kvm, gen)) {
-    t.note(`MMIO generation wrapped at ${gen}: zap all`);
+    if (t.ex.tracing) t.note(`MMIO generation wrapped at ${gen}: zap all`);
     yield* call(kvm_mmu_zap_all_fast(t, kvm));
   }
 }
@@ -225,7 +225,7 @@ function* kvm_alloc_memslot_metadata(t: SimThread, kvm: Kvm, slot: Memslot): Ste
     if (t.load(kvm, 'alloc_memslot_rmaps')) slot.arch.rmap = kvm.newRmap(slot.id);
     slot.arch.write_track = true;
   }
-  t.note(`new ${slot.describe()} rmap ${slot.arch.rmap?.name ?? 'NULL'}`);
+  if (t.ex.tracing) t.note(`new ${slot.describe()} rmap ${slot.arch.rmap?.name ?? 'NULL'}`);
 }
 
 /** `update_memslots`: apply the change to the scratch array. */

@@ -195,7 +195,7 @@ export function* mm_unmap_range(t: SimThread, kvm: Kvm, hs: number, he: number):
       kvm.mm.delete(h);
     }
   }
-  t.note(`unmap hva [${hs}, ${he}): ${old.map((p) => p.name).join(', ') || 'no pages'}`);
+  if (t.ex.tracing) t.note(`unmap hva [${hs}, ${he}): ${old.map((p) => p.name).join(', ') || 'no pages'}`);
   yield* call(kvm_mmu_notifier_invalidate_range_end(t, kvm, hs, he));
   for (const p of old) {
     yield { label: 'mm_unmap_range:put_page', waitsFor: `${p.name} references`, ready: () => p.refs === 0 };

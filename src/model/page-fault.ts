@@ -74,7 +74,7 @@ export function* kvm_faultin_pfn(t: SimThread, kvm: Kvm, vcpu: Vcpu, fault: Page
     } else {
       active = yield* kvm_apicv_activated(t, kvm, 'kvm_faultin_pfn');
     }
-    t.note(`APICv ${active ? 'active' : 'inactive'}`);
+    if (t.ex.tracing) t.note(`APICv ${active ? 'active' : 'inactive'}`);
     if (!active) return 'RET_PF_EMULATE';
   }
   // __gfn_to_pfn_memslot → hva_to_pfn: the primary MM's current page, with a reference.
@@ -87,7 +87,7 @@ export function* kvm_faultin_pfn(t: SimThread, kvm: Kvm, vcpu: Vcpu, fault: Page
   }
   t.touch(page, 'get_page');
   page.refs++;
-  t.note(`hva ${fault.hva} -> ${page.name} (pfn ${page.pfn})`);
+  if (t.ex.tracing) t.note(`hva ${fault.hva} -> ${page.name} (pfn ${page.pfn})`);
   fault.page = page;
   fault.map_writable = true;
   return null;
@@ -97,7 +97,7 @@ export function* kvm_faultin_pfn(t: SimThread, kvm: Kvm, vcpu: Vcpu, fault: Page
 export function* kvm_release_pfn_clean(t: SimThread, fault: PageFault): Step {
   if (fault.page === null) return;
   yield 'kvm_release_pfn_clean:put_page';
-  t.note(`put ${fault.page.name}`);
+  if (t.ex.tracing) t.note(`put ${fault.page.name}`);
   fault.page.refs--;
   fault.page = null;
 }
@@ -216,7 +216,7 @@ export function* kvm_tdp_mmu_map(t: SimThread, kvm: Kvm, vcpu: Vcpu, fault: Page
       yield 'make_mmio_spte:kvm_vcpu_memslots(vcpu)->generation.load';
       const gen = t.load(t.load(kvm, 'memslots'), 'generation');
       new_spte = makeMmioSpte(fault.gfn, mmioStoredGen(kvm, gen));
-      t.note(`mmio spte tagged gen ${gen} (decided from ${fault.slotsGen})`);
+      if (t.ex.tracing) t.note(`mmio spte tagged gen ${gen} (decided from ${fault.slotsGen})`);
     } else {
       const can_unsync = !kvm.variant('tdp-unsync-lock:no-unsync');
       ({ spte: new_spte, wrprot } = yield* make_spte(t, kvm, fault, old, can_unsync));
@@ -254,7 +254,7 @@ export function* kvm_tdp_page_fault(t: SimThread, kvm: Kvm, vcpu: Vcpu, gfn: num
   const slots = t.load(kvm, 'memslots');
   fault.slot = slots.find(gfn);
   fault.slotsGen = slots.generation;
-  t.note(fault.slot === null ? `gfn ${gfn}: no slot` : `gfn ${gfn}: ${fault.slot.describe()}`);
+  if (t.ex.tracing) t.note(fault.slot === null ? `gfn ${gfn}: no slot` : `gfn ${gfn}: ${fault.slot.describe()}`);
   // 2. page_fault_handle_page_track
   if (write && kvm.write_tracked.has(gfn)) {
     yield 'page_fault_handle_page_track:kvm_slot_page_track_is_active';

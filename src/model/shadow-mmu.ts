@@ -59,7 +59,7 @@ export function* rmap_add(t: SimThread, kvm: Kvm, slot: Memslot, pte: ParentPte,
   const list = rmap.entries.get(gfn) ?? [];
   list.push(pte);
   rmap.entries.set(gfn, list);
-  t.note(`rmap ${rmap.name}[${gfn}] += ${pte.sp.name}[${pte.idx}]`);
+  if (t.ex.tracing) t.note(`rmap ${rmap.name}[${gfn}] += ${pte.sp.name}[${pte.idx}]`);
 }
 
 /**

@@ -118,7 +118,7 @@ export function* tdp_mmu_next_root(t: SimThread, kvm: Kvm, prev: Sp | null, shar
   }
   if (useRcu) t.rcuReadUnlock();
   if (next !== null) {
-    t.note(`next root ${next.name}`);
+    if (t.ex.tracing) t.note(`next root ${next.name}`);
     t.ex.feature('tdp_mmu_next_root:got', next.role_invalid ? 1 : 0);
   }
   if (prev_root !== null) yield* call(kvm_tdp_mmu_put_root(t, kvm, prev_root, shared));

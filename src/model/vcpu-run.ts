@@ -199,7 +199,7 @@ function* guestStep(t: SimThread, kvm: Kvm, vcpu: Vcpu, gfn: number, write: bool
     if (write) page.writes++;
   }
   if (eptWrite !== null) guestWriteEpt(t, kvm, eptWrite);
-  t.note(`gfn ${gfn} ${write ? 'write' : 'read'} hits pfn ${pfnOf(e)}`);
+  if (t.ex.tracing) t.note(`gfn ${gfn} ${write ? 'write' : 'read'} hits pfn ${pfnOf(e)}`);
   return 'done';
 }
 
@@ -242,7 +242,7 @@ function* guestAccess(t: SimThread, kvm: Kvm, vcpu: Vcpu, gfn: number, write: bo
 /** Instruction emulation of an access KVM did not map: MMIO, the APIC page, or a write-protected guest page table. */
 function* emulate(t: SimThread, kvm: Kvm, gfn: number, write: boolean, eptWrite: Extract<VcpuOp, { kind: 'ept-write' }> | null): Step {
   yield 'x86_emulate_instruction:emulate';
-  t.note(`emulate ${write ? 'write' : 'read'} of gfn ${gfn}${gfn === APIC_DEFAULT_GFN ? ' (APIC)' : ''}`);
+  if (t.ex.tracing) t.note(`emulate ${write ? 'write' : 'read'} of gfn ${gfn}${gfn === APIC_DEFAULT_GFN ? ' (APIC)' : ''}`);
   if (eptWrite !== null) {
     const gpt = kvm.guest_pts.get(eptWrite.table);
     if (gpt !== undefined) {

@@ -47,7 +47,7 @@ export class Rcu {
   callRcu(t: SimThread, what: string, run: (t: SimThread) => void): void {
     const { readers, seqs } = this.snapshotReaders();
     this.queue.push({ queuedAt: t.label, what, run, readers, seqs });
-    t.note(`call_rcu ${what}`);
+    if (t.ex.tracing) t.note(`call_rcu ${what}`);
   }
 
   /** `synchronize_rcu`: blocks until every reader active at the call has left its section. */
@@ -70,7 +70,7 @@ export class Rcu {
       for (let i = 0; i < this.queue.length; i++) if (passed(this.queue[i]!.readers, this.queue[i]!.seqs)) ready.push(i);
       const k = ready.length === 1 ? 0 : t.choose(ready.length, 'rcu_do_batch which callback');
       const cb = this.queue.splice(ready[k]!, 1)[0]!;
-      t.note(`run ${cb.what} (queued at ${cb.queuedAt})`);
+      if (t.ex.tracing) t.note(`run ${cb.what} (queued at ${cb.queuedAt})`);
       cb.run(t);
     }
   }

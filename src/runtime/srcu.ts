@@ -41,7 +41,7 @@ export class Srcu implements LockClass {
     const token = this.nextToken++;
     this.active.set(token, t);
     t.held.push({ lock: this, mode: 'srcu', label: l, token });
-    t.note(`srcu idx ${token}`);
+    if (t.ex.tracing) t.note(`srcu idx ${token}`);
     return token;
   }
 

@@ -148,7 +148,7 @@ export class SimThread {
     o.freedBy = this.label;
     o.freedStep = this.ex.step;
     o.freedThread = this.name;
-    this.ex.note(`free ${o.name}`);
+    if (this.ex.tracing) this.ex.note(`free ${o.name}`);
   }
 
   /**
@@ -171,7 +171,12 @@ export class SimThread {
     return this.ex.choose(this, n, what);
   }
 
-  /** Append `text` to the current step's trace line (free when tracing is off). */
+  /**
+   * Append `text` to the current step's trace line. Dropped when tracing is
+   * off, but its argument is still built: guard a text built at run time
+   * with `t.ex.tracing`, or it costs a string (and any map or join) on
+   * every call of every execution.
+   */
   note(text: string): void {
     this.ex.note(text);
   }
