@@ -16,10 +16,10 @@ const siteLabels = new SiteLabels<LockSiteLabels>((fn, name) => ({
   unlock: memberLabel(fn, name, 'unlock'),
 }));
 
-/** An acquisition of one Lock at one site: ready when the lock is free. */
+/** An acquisition of one Lock at one site: ready when the lock is free. Carries the site's unlock label too. */
 class Acquire implements Blocker {
   readonly waitsFor: string;
-  constructor(readonly lock: Lock, readonly label: string) {
+  constructor(readonly lock: Lock, readonly label: string, readonly unlockLabel: string) {
     this.waitsFor = lock.name;
   }
 
@@ -52,10 +52,13 @@ export class Lock implements LockClass {
     return { make: (ex) => new Lock(ex, name, kind, null), fields: ['outer', 'owner'] };
   }
 
-  /** The blocker of an acquisition in `fn`, made on the execution's first acquisition there. */
+  /** The blocker of an acquisition in `fn` (with the unlock label there), made on the execution's first use of the site. */
   private acquire(fn: string): Acquire {
     let b = this.sites.get(fn);
-    if (b === undefined) this.sites.set(fn, (b = new Acquire(this, siteLabels.get(this.name, fn).lock)));
+    if (b === undefined) {
+      const l = siteLabels.get(this.name, fn);
+      this.sites.set(fn, (b = new Acquire(this, l.lock, l.unlock)));
+    }
     return b;
   }
 
@@ -74,7 +77,7 @@ export class Lock implements LockClass {
 
   /** `spin_unlock` / `mutex_unlock`. */
   *unlock(t: SimThread, fn: string): Step {
-    yield siteLabels.get(this.name, fn).unlock;
+    yield this.acquire(fn).unlockLabel;
     const i = t.held.findIndex((h) => h.lock === this);
     if (i < 0 || this.owner !== t) {
       this.ex.fail('LOCKDEP', fn, `bad unlock balance on ${this.name}`,

@@ -108,14 +108,14 @@ export class RwLock implements LockClass {
 
   /** `read_unlock` / `up_read`. */
   *readUnlock(t: SimThread, fn: string): Step {
-    yield siteLabels.get(this.name, fn).readUnlock;
+    yield this.site(fn).labels.readUnlock;
     this.release(t, 'read', fn);
     this.readers--;
   }
 
   /** `write_unlock` / `up_write`. */
   *writeUnlock(t: SimThread, fn: string): Step {
-    yield siteLabels.get(this.name, fn).writeUnlock;
+    yield this.site(fn).labels.writeUnlock;
     this.release(t, 'write', fn);
     this.writer = null;
   }
