@@ -62,7 +62,8 @@ export function trialInProcess(race: Race, tool: Exclude<Tool, 'jsfuzz'>, seed: 
   const cfg = h.configure(race.off, race.variants);
   let hit: { seconds: number; execs: number; signature: string } | null = null;
   const fz = new Fuzzer(h, cfg, {
-    ...toolOptions(tool), seed, maxTotalTime: cap, now: () => Date.now(), statusEvery: 1e9, syncEvery: 1e9,
+    // performance.now(): sub-millisecond, where Date.now() rounds a 5 ms first crash to whole milliseconds.
+    ...toolOptions(tool), seed, maxTotalTime: cap, now: () => performance.now(), statusEvery: 1e9, syncEvery: 1e9,
     shouldStop: () => hit !== null,
   }, (e: FuzzEvent) => {
     if (e.event === 'crash' && hit === null && race.target.test(e.signature)) hit = { seconds: e.seconds, execs: e.execs, signature: e.signature };
@@ -256,6 +257,32 @@ export function selectRaces(only?: readonly string[]): readonly Race[] {
   return only === undefined ? RACES : RACES.filter((r) => only.includes(r.id));
 }
 
+/**
+ * Every tool's trials of one race, interleaved seed by seed — seed 1 of
+ * every tool, then seed 2, each seed in the reverse order of the one before
+ * — so that the process's state (the JIT's work, the heap and its next
+ * major GC) drifts across all tools alike instead of favouring the tool
+ * measured last; races found in a few milliseconds are timed within that
+ * drift. A tool that found nothing in its first GIVE_UP_AFTER seeds stops
+ * there (each further seed would cost the cap).
+ */
+export async function raceTrials(race: Race, tools: readonly Tool[], inProcess: readonly number[], jsfuzz: readonly number[], cap: number,
+  run: (tool: Tool, seed: number) => Trial | Promise<Trial> = (tool, seed) => (tool === 'jsfuzz' ? trialJsfuzz(race, seed, cap) : trialInProcess(race, tool, seed, cap))): Promise<Map<Tool, Trial[]>> {
+  const out = new Map<Tool, Trial[]>(tools.map((t) => [t, []]));
+  const rounds = Math.max(inProcess.length, jsfuzz.length);
+  for (let k = 0; k < rounds; k++) {
+    const order = k % 2 === 0 ? tools : [...tools].reverse();
+    for (const tool of order) {
+      const seeds = tool === 'jsfuzz' ? jsfuzz : inProcess;
+      const mine = out.get(tool)!;
+      if (k >= seeds.length) continue;
+      if (mine.length >= GIVE_UP_AFTER && mine.every((t) => t.seconds === null)) continue;
+      mine.push(await run(tool, seeds[k]!));
+    }
+  }
+  return out;
+}
+
 export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT_TOOLS, log: (s: string) => void = console.log, parts: FuzzBenchParts = { races: true, speed: true }, seeds?: number): Promise<FuzzBenchResult> {
   const plan = benchSeeds(quick, seeds);
   const cap = plan.cap;
@@ -263,16 +290,12 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT
   for (const race of parts.races ? selectRaces(parts.only) : []) {
     // Warm up the JIT on this harness first, untimed, so that the first tool measured does not pay for it.
     for (const tool of tools) if (tool !== 'jsfuzz') trialInProcess(race, tool, 1000, quick ? 0.3 : 1);
+    const trials = await raceTrials(race, tools, plan.inProcess, plan.jsfuzz, cap);
     for (const tool of tools) {
-      const trials: Trial[] = [];
+      const mine = trials.get(tool)!;
       const seeds = tool === 'jsfuzz' ? plan.jsfuzz : plan.inProcess;
-      for (const seed of seeds) {
-        trials.push(tool === 'jsfuzz' ? await trialJsfuzz(race, seed, cap) : trialInProcess(race, tool, seed, cap));
-        // A tool that found nothing in its first GIVE_UP_AFTER seeds is reported as not finding the race (the rest would cost the cap each).
-        if (trials.length === GIVE_UP_AFTER && trials.every((t) => t.seconds === null)) break;
-      }
-      const execs = trials.map((t) => t.execs);
-      const row = { race: race.label, tool, trials, median_seconds: median(trials.map((t) => t.seconds)), median_execs: median(execs), quartiles_execs: quartiles(execs), found: trials.filter((t) => t.seconds !== null).length };
+      const execs = mine.map((t) => t.execs);
+      const row = { race: race.label, tool, trials: mine, median_seconds: median(mine.map((t) => t.seconds)), median_execs: median(execs), quartiles_execs: quartiles(execs), found: mine.filter((t) => t.seconds !== null).length };
       races.push(row);
       const [q1, q3] = row.quartiles_execs;
       log(`  ${race.label.padEnd(40)} ${tool.padEnd(14)} found ${row.found}/${seeds.length}  median ${fmt(row.median_seconds, 's')}  ${fmt(row.median_execs, ' execs')}  (quartiles ${q1 ?? '-'}..${q3 ?? '-'})`);
@@ -301,8 +324,16 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT
 }
 
 function fmt(x: number | null, unit: string): string {
-  // Medians of these races are tens of milliseconds: three decimals below 1 s.
-  return x === null ? 'not found'.padStart(10) : `${x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : Math.round(x)}${unit}`.padStart(10);
+  return x === null ? 'not found'.padStart(10) : `${secondsText(x)}${unit}`.padStart(10);
+}
+
+/**
+ * A time to first crash: medians of these races run from a few to hundreds
+ * of milliseconds, so four decimals below 0.1 s (three would print 5 ms and
+ * 8 ms medians as equals, or as a 1.6x lead), three below 1 s.
+ */
+function secondsText(x: number): string {
+  return x < 0.1 ? x.toFixed(4) : x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : String(Math.round(x));
 }
 
 /** The comparison table: mmufuzz's median against each baseline's, per race. */
@@ -315,7 +346,7 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
     for (const race of RACES) {
       const cells = shown.map((t) => {
         const row = r.races.find((x) => x.race === race.label && x.tool === t);
-        const cell = row === undefined ? '-' : row.median_seconds === null ? `not found` : `${row.median_seconds.toFixed(3)}s/${Math.round(row.median_execs ?? 0)}`;
+        const cell = row === undefined ? '-' : row.median_seconds === null ? `not found` : `${secondsText(row.median_seconds)}s/${Math.round(row.median_execs ?? 0)}`;
         return `${cell}${row !== undefined && row.found < row.trials.length ? ` ${row.found}/${row.trials.length}` : ''}`.padStart(18);
       });
       log(`${race.label.padEnd(40)} ${cells.join('')}`);

@@ -149,6 +149,7 @@ export interface FoundCrash {
   readonly signature: string;
   readonly file: string | null;
   readonly execs_to_find: number;
+  /** Seconds from the start to the end of the crashing execution (its traced replay and report come after). */
   readonly seconds_to_find: number;
   readonly payload: Uint8Array;
   readonly sidecar: CrashSidecar;
@@ -451,6 +452,8 @@ export class Fuzzer {
       return false;
     }
     this.sigs.add(signature);
+    // Found when its execution failed: the traced replay and the report below are not part of the search.
+    const foundAt = this.seconds();
     // The crash file must replay with the bytes strategy: turn a random/PCT schedule into preemption bytes.
     let payload = payload0;
     let scenario = s;
@@ -469,10 +472,10 @@ export class Fuzzer {
     if (exact && replayed !== signature) {
       this.onEvent({ event: 'model-error', message: `the crash ${signature} does not replay: its traced replay gives ${replayed} (a determinism bug)`, execs: this.execs });
     }
-    const sidecar = this.sidecar(scenario, traced.failure === null ? outcome : traced, signature);
+    const sidecar = this.sidecar(scenario, traced.failure === null ? outcome : traced, signature, foundAt);
     const trace = renderSwimlanes(traced) + `\n\nreplay: mmufuzz replay <this file> --trace\n${formatSchedule(traced.decisions)}`;
     const file = this.crashStore === null ? null : this.crashStore.store(signature, payload, sidecar, trace);
-    const c: FoundCrash = { signature, file, execs_to_find: this.execs, seconds_to_find: this.seconds(), payload, sidecar };
+    const c: FoundCrash = { signature, file, execs_to_find: this.execs, seconds_to_find: foundAt, payload, sidecar };
     this.found.push(c);
     this.onEvent({ event: 'crash', signature, file, execs: this.execs, seconds: c.seconds_to_find, duplicate: false });
     if (file !== null && this.opts.minimizer !== null && this.crashStore !== null) {
@@ -480,7 +483,7 @@ export class Fuzzer {
       if (m !== null) {
         const mo = this.harness.execute(m, this.cfg, scenarioSource(m), { trace: true });
         if (mo.failure !== null && signatureOf(mo.failure) === signature) {
-          const side = this.sidecar(m, mo, signature);
+          const side = this.sidecar(m, mo, signature, foundAt);
           const mfile = this.crashStore.storeMore(signature, encode(this.harness, m), { ...side, found: { ...side.found, minimized: true } }, renderSwimlanes(mo));
           this.onEvent({ event: 'minimized', signature, file: mfile, ops: Object.values(side.program).reduce((n, p) => n + p.length, 0), preemptions: side.preemptions.length, steps: mo.steps });
         }
@@ -489,7 +492,8 @@ export class Fuzzer {
     return true;
   }
 
-  private sidecar(s: Scenario, o: Outcome, signature: string): CrashSidecar {
+  /** The metadata of a crash file; `seconds`: when the crash was found. */
+  private sidecar(s: Scenario, o: Outcome, signature: string, seconds: number): CrashSidecar {
     const f = o.failure!;
     const program = describeProgram(this.harness, s);
     return {
@@ -498,7 +502,7 @@ export class Fuzzer {
       config: this.harness.describeConfig(s.config), program,
       preemptions: decodePreemptions(s.schedule), choices: Array.from(s.choices), random_switches: { seed: s.walkSeed, rate: s.walkRate },
       schedule: formatSchedule(o.decisions), steps: o.steps,
-      found: { strategy: this.opts.strategy, seed: this.opts.seed, execs: this.execs, seconds: this.seconds(), mutation: this.lastMutation, minimized: false },
+      found: { strategy: this.opts.strategy, seed: this.opts.seed, execs: this.execs, seconds, mutation: this.lastMutation, minimized: false },
     };
   }
 

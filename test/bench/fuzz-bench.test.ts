@@ -7,7 +7,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { GIVE_UP_AFTER, RACES, benchSeeds, median, quartiles, selectRaces, steadyRate, trialInProcess } from '../../bench/fuzz-bench';
+import { type FuzzBenchResult, GIVE_UP_AFTER, RACES, benchSeeds, median, printFuzzBench, quartiles, raceTrials, selectRaces, steadyRate, trialInProcess } from '../../bench/fuzz-bench';
 import { firstHitRate, firstHitsPerMegastep, hitRates } from '../../bench/hit-rate';
 import { InputSampler, executionCost } from '../../bench/execution-cost';
 import seedrandom from 'seedrandom';
@@ -60,6 +60,23 @@ test('an in-process trial finds the seed 004 race and names its signature', (t) 
   t.not(trial.signature, null);
   t.regex(trial.signature!, race.target);
   t.true(trial.execs! > 0);
+  // Timed with a sub-millisecond clock: a time that is not a whole number of milliseconds.
+  const again = [1, 2, 3, 4, 5].map((seed) => trialInProcess(race, 'mmufuzz', seed, 20).seconds!);
+  t.true(again.some((x) => Math.abs(x * 1000 - Math.round(x * 1000)) > 1e-6), `times ${again.join(', ')}`);
+});
+
+test('the race table tells medians of a few milliseconds apart (four decimals below 0.1 s) and gives the ratio', (t) => {
+  const race = RACES[0]!.label;
+  const row = (tool: 'mmufuzz' | 'random', s: number, e: number) => ({
+    race, tool, trials: [], median_seconds: s, median_execs: e, quartiles_execs: [e, e] as [number, number], found: 0,
+  });
+  const r: FuzzBenchResult = { seeds: { in_process: 0, jsfuzz: 0, cap_seconds: 60 }, races: [row('mmufuzz', 0.00751, 60), row('random', 0.00826, 87)], throughput: [] };
+  const lines: string[] = [];
+  printFuzzBench(r, (l) => lines.push(l));
+  const text = lines.join('\n');
+  t.regex(text, /0\.0075s\/60/);
+  t.regex(text, /0\.0083s\/87/);
+  t.regex(text, /vs random: 1\.1x faster/);
 });
 
 test('npm run bench rejects an unknown suite or tool, or bad numbers, with one line and exit 2', (t) => {
@@ -128,4 +145,19 @@ test('steadyRate: per worker from its first status at or after the mark to its l
   t.is(steadyRate(pts.filter((p) => p.worker === 0), 1), (60000 - 1000) / 8);
   t.is(steadyRate(pts, 9), null);
   t.is(steadyRate([], 0), null);
+});
+
+test('raceTrials interleaves the tools seed by seed, reversing the order each round; a tool that finds nothing stops after GIVE_UP_AFTER', async (t) => {
+  const calls: string[] = [];
+  const run = (tool: string, seed: number) => {
+    calls.push(`${tool}${seed}`);
+    const found = tool !== 'random';
+    return { seed, seconds: found ? 0.01 : null, execs: found ? 10 : null, signature: found ? 'X' : null };
+  };
+  const out = await raceTrials(RACES[0]!, ['mmufuzz', 'random', 'pct', 'jsfuzz'], [1, 2, 3, 4, 5, 6, 7], [1, 2], 60, run);
+  t.deepEqual(calls.slice(0, 8), ['mmufuzz1', 'random1', 'pct1', 'jsfuzz1', 'jsfuzz2', 'pct2', 'random2', 'mmufuzz2']);
+  t.deepEqual(out.get('mmufuzz')!.map((x) => x.seed), [1, 2, 3, 4, 5, 6, 7]);
+  t.is(out.get('random')!.length, GIVE_UP_AFTER, 'random found nothing: stopped');
+  t.deepEqual(out.get('jsfuzz')!.map((x) => x.seed), [1, 2], 'jsfuzz runs its own, fewer seeds');
+  t.false(calls.includes('random6'));
 });

@@ -330,3 +330,27 @@ test('a crash whose traced replay does not fail the same way is reported as a de
   t.true(ok.done.crashes.length > 0);
   t.deepEqual(ok.events.filter((e) => e.event === 'model-error'), []);
 });
+
+test('a crash is timed when its execution fails: its traced replay and report do not count', (t) => {
+  // The clock jumps a minute whenever the engine replays a crash with a trace (a slow report).
+  let ms = 1_000_000;
+  const slowReport: Harness = {
+    ...toy,
+    execute(s, cfg, source, opts) {
+      if (opts.trace === true) ms += 60_000;
+      return toy.execute(s, cfg, source, opts);
+    },
+  };
+  const dir = tempDir(t);
+  const events: FuzzEvent[] = [];
+  new Fuzzer(slowReport, toy.configure([], []), { now: () => (ms += 1), runs: 3000, seed: 1, crashDir: dir }, (e) => events.push(e)).run();
+  const [crash] = crashes(events);
+  t.truthy(crash);
+  t.true(crash!.seconds < 60, `found at ${crash!.seconds} s, the report's minute included`);
+  const sidecars = readdirSync(join(dir, 'toy'), { recursive: true }).map(String).filter((f) => f.endsWith('.json'));
+  t.true(sidecars.length > 0);
+  for (const f of sidecars) {
+    const side = JSON.parse(readFileSync(join(dir, 'toy', f), 'utf8')) as { found: { seconds: number } };
+    t.is(side.found.seconds, crash!.seconds, `${f}: the sidecar gives the same time`);
+  }
+});
