@@ -25,13 +25,14 @@ import type { SimThread } from './thread';
  * Compiling refuses (SnapshotRefused) what it cannot copy faithfully: a
  * function (a closure captures the template's objects), a generator, a
  * thread or execution it was not given (they refuse through CLONE), a
- * property it cannot see. Classes that keep closures over themselves (lock
- * blockers, the RCU actor's blocker) say through CLONE how to make a fresh
- * instance and which fields to copy into it.
+ * property it cannot see. Classes that keep closures or per-execution
+ * caches over themselves (a lock's blockers by call site, the RCU actor's
+ * blocker) say through CLONE how to make a fresh instance and which fields
+ * to copy into it.
  */
 export const CLONE: unique symbol = Symbol('mmufuzz.clone');
 
-/** How to copy an instance of a class that holds closures: a fresh instance for the new execution, then these fields copied. */
+/** How to copy an instance of a class that holds closures or caches over itself: a fresh instance for the new execution, then these fields copied. */
 export interface CopyRecipe {
   readonly make: (ex: Execution) => object;
   readonly fields: readonly string[];
