@@ -56,8 +56,7 @@ export class SiteLabels<T> {
 
   /** The labels of object `name` in kernel function `fn`. */
   get(name: string, fn: string): T {
-    let byFn = this.byName.get(name);
-    if (byFn === undefined) this.byName.set(name, (byFn = new Map()));
+    const byFn = submap(this.byName, name);
     let s = byFn.get(fn);
     if (s === undefined) byFn.set(fn, (s = this.make(fn, name)));
     return s;

@@ -52,8 +52,8 @@ export class Lock implements LockClass {
     return { make: (ex) => new Lock(ex, name, kind, null), fields: ['outer', 'owner'] };
   }
 
-  /** The blocker of an acquisition in `fn` (with the unlock label there), made on the execution's first use of the site. */
-  private acquire(fn: string): Acquire {
+  /** The site `fn`: its acquisition's blocker, which carries the unlock label too; made on the execution's first use of the site. */
+  private site(fn: string): Acquire {
     let b = this.sites.get(fn);
     if (b === undefined) {
       const l = siteLabels.get(this.name, fn);
@@ -64,7 +64,7 @@ export class Lock implements LockClass {
 
   /** `spin_lock` / `mutex_lock`. */
   *lock(t: SimThread, fn: string): Step {
-    const b = this.acquire(fn);
+    const b = this.site(fn);
     if (this.outer !== null && !t.holds(this.outer)) {
       this.ex.fail('LOCKDEP', fn, `${this.name} taken without ${this.outer.name}`,
         `${t.name} takes ${this.name} at ${b.label}, which nests inside ${this.outer.name}, without holding ${this.outer.name}`);
@@ -77,7 +77,7 @@ export class Lock implements LockClass {
 
   /** `spin_unlock` / `mutex_unlock`. */
   *unlock(t: SimThread, fn: string): Step {
-    yield this.acquire(fn).unlockLabel;
+    yield this.site(fn).unlockLabel;
     const i = t.held.findIndex((h) => h.lock === this);
     if (i < 0 || this.owner !== t) {
       this.ex.fail('LOCKDEP', fn, `bad unlock balance on ${this.name}`,
