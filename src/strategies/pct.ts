@@ -8,8 +8,12 @@ import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
  * depth-1 change points uniformly in [0, k) steps; the highest-priority
  * runnable thread runs, and at the i-th change point the running thread's
  * priority drops to depth-1-i. `k` starts at `stepsHint` and then tracks
- * the latest decision step seen (as Shuttle tracks the longest execution). A thread at a spin or retry
- * point yields to the best other runnable thread. Seeded with seedrandom.
+ * the latest decision step seen (as Shuttle tracks the longest execution).
+ * A thread at a spin or retry point (`yielding`) drops below every other
+ * thread for the rest of the execution, as in Shuttle and Coyote: skipping
+ * it for one decision only let two spinning threads above the thread they
+ * wait for hand the CPU to each other until the step bound (a false HANG).
+ * Seeded with seedrandom.
  */
 export class PctSource implements DecisionSource {
   readonly name = 'pct';
@@ -19,6 +23,8 @@ export class PctSource implements DecisionSource {
   private cp = 0;
   private maxStepSeen = 0;
   private nextFresh = 0;
+  /** The priority the next yielding thread drops to: below the change points' (1 .. depth-1) and every earlier drop. */
+  private nextLow = 0;
 
   constructor(readonly seed: number | string, readonly depth = 3, private stepsHint = 1000) {
     if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be a positive integer, got ${depth}`);
@@ -38,6 +44,7 @@ export class PctSource implements DecisionSource {
     const k = Math.max(1, this.stepsHint);
     this.changePoints = Array.from({ length: this.depth - 1 }, () => Math.floor(this.rng() * k)).sort((a, b) => a - b);
     this.cp = 0;
+    this.nextLow = 0;
   }
 
   nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding = false): number {
@@ -47,12 +54,12 @@ export class PctSource implements DecisionSource {
       if (current >= 0) this.priority[current] = this.depth - 1 - this.cp;
       this.cp++;
     }
+    // A spinning thread lets every other thread go first from now on.
+    if (yielding && current >= 0) this.priority[current] = this.nextLow--;
     let best = runnable[0]!;
     let bestP = -Infinity;
     for (let i = 0; i < count; i++) {
       const id = runnable[i]!;
-      // A spinning thread lets any other runnable thread go first.
-      if (yielding && id === current) continue;
       let p = this.priority[id];
       if (p === undefined) {
         // A thread spawned during the execution: a fresh priority above the initial ones.

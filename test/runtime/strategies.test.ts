@@ -3,7 +3,7 @@ import seedrandom from 'seedrandom';
 import { runToyCounter } from '../../harnesses/toy-counter';
 import { Execution, Lock, ModelError, spinPoint, type DecisionLog, type Outcome, type Step } from '../../src/runtime';
 import {
-  DfsSource, FuzzBytesSource, PctSource, RandomWalkSource, ReplayDivergence, ReplaySource, SCHEDULE_TEXT_VERSION,
+  DfsSource, FuzzBytesSource, PctSource, RandomWalkSource, ReplayDivergence, ReplaySource, SCHEDULE_TEXT_VERSION, ScriptedSource, type ScriptStep,
   decodePreemptions, encodePreemptions, formatSchedule, parseSchedule, type Preemption,
 } from '../../src/strategies';
 import { Cell, steps } from './helpers';
@@ -294,27 +294,43 @@ test('FuzzBytesSource: choice bytes are taken modulo n, in order, and default to
   t.is(o.trace![0]!.detail, 'choice/3=1; choice/3=2; choice/4=2; choice/5=0');
 });
 
-test('a spin point hands over to another runnable thread (FuzzBytes and PCT), so a spin-wait terminates', (t) => {
-  const run = (src: FuzzBytesSource | PctSource): Outcome => {
-    const ex = new Execution(src, { maxSteps: 200, trace: true });
-    const flag = new Cell(ex, 'flag');
-    ex.spawn('waiter', function* (th): Step {
+/** Waiters spinning (load, then a spin point) on a flag that the last thread sets. */
+function spinWait(src: FuzzBytesSource | PctSource, waiters: readonly string[]): Outcome {
+  const ex = new Execution(src, { maxSteps: 500, trace: true });
+  const flag = new Cell(ex, 'flag');
+  for (const name of waiters) {
+    ex.spawn(name, function* (th): Step {
       for (;;) {
         yield 'wait_fn:flag.load';
         if (th.load(flag, 'flag')) break;
         yield spinPoint('wait_fn:cpu_relax');
       }
     });
-    ex.spawn('setter', function* (th): Step {
-      yield 'set_fn:flag.store';
-      th.store(flag, 'flag', true);
-    });
-    return ex.run();
-  };
-  const o = run(new FuzzBytesSource());
+  }
+  ex.spawn('setter', function* (th): Step {
+    yield 'set_fn:flag.store';
+    th.store(flag, 'flag', true);
+  });
+  return ex.run();
+}
+
+test('a spin point hands over to another runnable thread (FuzzBytes and PCT), so a spin-wait terminates', (t) => {
+  const o = spinWait(new FuzzBytesSource(), ['waiter']);
   t.is(o.failure, null);
   t.deepEqual(steps(o), ['waiter|wait_fn:flag.load', 'setter|set_fn:flag.store', 'waiter|wait_fn:cpu_relax', 'waiter|wait_fn:flag.load']);
-  for (let seed = 0; seed < 20; seed++) t.is(run(new PctSource(seed, 1)).failure, null);
+  for (let seed = 0; seed < 20; seed++) t.is(spinWait(new PctSource(seed, 1), ['waiter']).failure, null);
+});
+
+test('PCT: a thread at a spin point drops below every other thread, so two spinners cannot starve the thread they wait for', (t) => {
+  // With a spinner only skipped for one decision, two spinners above the setter
+  // hand the CPU to each other until the step bound (a false HANG).
+  const run = (seed: number): Outcome => spinWait(new PctSource(seed, 1), ['w0', 'w1']);
+  for (let seed = 0; seed < 30; seed++) {
+    const o = run(seed);
+    t.is(o.failure, null, `seed ${seed}`);
+    // Each waiter spins at most once before the setter runs: after its spin it ranks below the setter.
+    t.true(o.steps <= 10, `seed ${seed}: ${o.steps} steps`);
+  }
 });
 
 // ---- DFS -------------------------------------------------------------------------
@@ -336,4 +352,52 @@ test('DfsSource counts executions and detects a non-deterministic program', (t) 
       ex.run();
     } while (bad.advance());
   }, { message: /DFS: program is not deterministic \(point 0 had 2 options, now 3\)/ });
+});
+
+// ---- scripted: lines reached by forced steps ----------------------------
+
+/**
+ * A takes L, runs a:1 and a:2 under it, releases it, then runs a:3; B waits
+ * for L. While A holds L every step of A is forced (B cannot run), so a
+ * script line "A until a:2" is reached without any decision being asked.
+ */
+function forcedScript(script: readonly ScriptStep[], strict: boolean): { order: string[]; source: ScriptedSource; run: () => void } {
+  const source = new ScriptedSource(script, strict);
+  const ex = new Execution(source, { trace: true });
+  source.attach(() => ex.threads);
+  const L = new Lock(ex, 'L', 'spinlock');
+  const order: string[] = [];
+  ex.spawn('A', function* (t): Step {
+    yield* L.lock(t, 'a');
+    yield 'a:1';
+    yield 'a:2';
+    yield* L.unlock(t, 'a');
+    yield 'a:3';
+  });
+  ex.spawn('B', function* (t): Step {
+    yield* L.lock(t, 'b');
+    yield* L.unlock(t, 'b');
+  });
+  return { order, source, run: () => { for (const e of ex.run().trace!) order.push(`${ex.threads[e.thread]!.name} ${e.label}`); } };
+}
+
+test('ScriptedSource: a line reached by forced steps counts as reached (not strict), so the next line runs at the next decision', (t) => {
+  for (const line of [{ thread: 'A', until: 'a:2' }, { thread: 'A', until: 'a:*', nth: 2 }]) {
+    const s = forcedScript([line, { thread: 'B', until: null }, { thread: 'A', until: null }], false);
+    s.run();
+    // B runs as soon as L is free, before A's a:3: the first line was passed while A's steps were forced.
+    const firstB = s.order.findIndex((x) => x.startsWith('B '));
+    t.true(firstB >= 0 && firstB < s.order.indexOf('A a:3'), s.order.join(', '));
+    // Line 1 was passed by forced steps; B then finished without a later decision to close line 2.
+    t.is(s.source.progress, 1);
+  }
+  // Without a line for A, A keeps running after its unlock: the order differs.
+  const serial = forcedScript([{ thread: 'A', until: null }, { thread: 'B', until: null }], false);
+  serial.run();
+  t.true(serial.order.indexOf('A a:3') < serial.order.findIndex((x) => x.startsWith('B ')));
+});
+
+test('ScriptedSource (strict): a line whose label is reached only by forced steps cannot be followed, and says so', (t) => {
+  const s = forcedScript([{ thread: 'A', until: 'a:2' }, { thread: 'B', until: null }], true);
+  t.throws(() => s.run(), { message: 'script line 1: A had to run a:2 (no other thread could run)' });
 });
