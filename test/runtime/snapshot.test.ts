@@ -86,6 +86,28 @@ test('a copy keeps classes, structure, cycles and values, and is independent of 
   t.is(plan.objects, 11);
 });
 
+test('cycles back to objects still being built (the root, the object itself) are stored after allocation; fields keep their order', (t) => {
+  const { ex, threads } = template();
+  const root: { self: unknown; child: Node2; n: number; tail: string } = { self: null, child: new Node2(5, ['t']), n: 3, tail: 'end' };
+  root.self = root;
+  const leaf = new Node2(6, []);
+  root.child.next = leaf;
+  leaf.next = root.child; // back to its parent, still being built when leaf is
+  (leaf.tags as unknown[]).push(root); // through an array, back to the root
+  const plan = CopyPlan.compile(root, ex, threads, []);
+  const to = fresh();
+  const c = plan.copy(to.ex, to.threads);
+  t.is(c.self, c);
+  t.is(c.child.next, c.child.next!.next!.next);
+  t.is(c.child.next!.next, c.child);
+  t.is(c.child.next!.tags[0] as unknown, c);
+  t.deepEqual(Object.keys(c), Object.keys(root));
+  t.deepEqual(Object.keys(c.child), Object.keys(root.child));
+  t.is(c.n, 3);
+  t.is(c.tail, 'end');
+  t.deepEqual(c.child.tags, ['t']);
+});
+
 test('shared objects are kept as they are', (t) => {
   const { ex, threads } = template();
   const config = { switches: new Set(['x']) };
