@@ -227,6 +227,14 @@ export class Fuzzer {
   private readonly directing: boolean;
   /** Entries with a DirectPlan. */
   private planned = 0;
+  /**
+   * The random and PCT strategies' scheduler: one for the whole run, as
+   * Shuttle keeps one per test. PCT's k (the steps its change points are
+   * drawn from) then tracks the run's furthest decision; one made per
+   * execution drew every change point from its first guess, 400 steps,
+   * where a run of apicv decides within its first 150 or so (session 10).
+   */
+  private baseline: DecisionSource | null = null;
 
   constructor(readonly harness: Harness, readonly cfg: HarnessConfig, opts: Partial<FuzzOptions>, readonly onEvent: (e: FuzzEvent) => void) {
     this.opts = { ...DEFAULT_FUZZ_OPTIONS, ...opts };
@@ -435,9 +443,9 @@ export class Fuzzer {
       case 'bytes':
         return scenarioSource(s);
       case 'random':
-        return new RandomWalkSource(Math.floor(this.rng() * 2 ** 31));
+        return (this.baseline ??= new RandomWalkSource(Math.floor(this.rng() * 2 ** 31)));
       case 'pct':
-        return new PctSource(Math.floor(this.rng() * 2 ** 31), 3, 400);
+        return (this.baseline ??= new PctSource(Math.floor(this.rng() * 2 ** 31), 3, 400));
     }
   }
 

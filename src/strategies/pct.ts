@@ -8,7 +8,8 @@ import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
  * depth-1 change points uniformly in [0, k) steps; the highest-priority
  * runnable thread runs, and at the i-th change point the running thread's
  * priority drops to depth-1-i. `k` starts at `stepsHint` and then tracks
- * the latest decision step seen (as Shuttle tracks the longest execution).
+ * the furthest decision step seen in this source's executions (as Shuttle
+ * tracks the longest execution): keep one source for a whole run.
  * A thread at a spin or retry point (`yielding`) drops below every other
  * thread for the rest of the execution, as in Shuttle and Coyote: skipping
  * it for one decision only let two spinning threads above the thread they

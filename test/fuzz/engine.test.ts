@@ -9,11 +9,11 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Counter, counterInc } from '../../harnesses/toy-counter';
+import { Counter, counterInc, runToyCounter } from '../../harnesses/toy-counter';
 import { findHarness } from '../../harnesses';
 import { decode, stripHeader } from '../../src/fuzz/codec';
 import { type FuzzEvent, type FuzzOptions, Fuzzer, INPUT_KINDS, INPUT_SHARES, SCHEDULE_PRIOR } from '../../src/fuzz/engine';
-import { decodePreemptions } from '../../src/strategies';
+import { PctSource, decodePreemptions } from '../../src/strategies';
 import { scenarioSource } from '../../src/fuzz/scenario';
 import type { Harness, HarnessConfig } from '../../src/fuzz/harness';
 import type { Scenario } from '../../src/fuzz/scenario';
@@ -285,6 +285,29 @@ test('no extensions when extendTries is 0, nor for the baselines', (t) => {
     // A generated input may extend its predecessor by chance, rarely.
     t.true(followed < 10, `${JSON.stringify(opts)}: ${followed} extensions`);
   }
+});
+
+test('the random and PCT baselines keep one scheduler for the whole run, so PCT draws its change points from the steps runs really take', (t) => {
+  for (const strategy of ['random', 'pct'] as const) {
+    const sources = new Set<DecisionSource>();
+    const recording: Harness = Object.create(toy) as Harness;
+    recording.execute = (s, cfg, source, o) => {
+      if (o.trace !== true) sources.add(source);
+      return toy.execute(s, cfg, source, o);
+    };
+    fuzz(recording, toy.configure([], []), { seed: 4, runs: 300, strategy, feedback: false });
+    t.is(sources.size, 1, strategy);
+  }
+  // PCT's k follows the executions it scheduled: after toy runs (a few dozen steps), change points fall inside them.
+  const pct = new PctSource(5, 3, 400);
+  const inRun: boolean[] = [];
+  for (let i = 0; i < 40; i++) {
+    const o = runToyCounter(pct, {}, 2);
+    const last = o.decisionSteps[o.decisionSteps.length - 1] ?? 0;
+    inRun.push((pct as unknown as { changePoints: number[] }).changePoints.every((c) => c <= last + 1));
+  }
+  t.false(inRun[0], 'the first execution draws from the 400-step guess');
+  t.true(inRun.slice(1).every((x) => x), 'later ones from the furthest decision seen');
 });
 
 test('input kinds: the shares of generated, mutated, rescheduled and conflict-directed inputs add up to 1', (t) => {
