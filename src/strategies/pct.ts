@@ -3,13 +3,19 @@ import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
 
 /**
  * PCT (Burckhardt et al., "A Randomized Scheduler with Probabilistic
- * Guarantees of Finding Bugs", ASPLOS 2010) with bug depth `depth`. Each
- * execution gives every thread a distinct random priority >= depth and picks
- * depth-1 change points uniformly in [0, k) steps; the highest-priority
+ * Guarantees of Finding Bugs", ASPLOS 2010) with bug depth `depth`, counted
+ * as Shuttle and Coyote count it. Each execution gives every thread a
+ * distinct random priority >= depth and picks depth-1 change points
+ * uniformly among its first k scheduling decisions; the highest-priority
  * runnable thread runs, and at the i-th change point the running thread's
- * priority drops to depth-1-i. `k` starts at `stepsHint` and then tracks
- * the furthest decision step seen in this source's executions (as Shuttle
- * tracks the longest execution): keep one source for a whole run.
+ * priority drops to depth-1-i. Steps are counted at decisions only (two or
+ * more threads runnable): a step where one thread can run is not a point
+ * where a priority change can act, and a harness's serial set-up (hundreds
+ * of steps restored from a snapshot on unsync and tdp-roots) would
+ * otherwise draw most change points where nothing can happen. `k` starts at
+ * `stepsHint` and then tracks the most decisions an execution of this
+ * source has made (as Shuttle tracks its longest execution): keep one
+ * source for a whole run.
  * A thread at a spin or retry point (`yielding`) drops below every other
  * thread for the rest of the execution, as in Shuttle and Coyote: skipping
  * it for one decision only let two spinning threads above the thread they
@@ -22,7 +28,9 @@ export class PctSource implements DecisionSource {
   private priority: number[] = [];
   private changePoints: number[] = [];
   private cp = 0;
-  private maxStepSeen = 0;
+  /** Decisions made in this execution, and the most any execution of this source made. */
+  private decisions = 0;
+  private maxDecisions = 0;
   private nextFresh = 0;
   /** The priority the next yielding thread drops to: below the change points' (1 .. depth-1) and every earlier drop. */
   private nextLow = 0;
@@ -33,7 +41,7 @@ export class PctSource implements DecisionSource {
   }
 
   beginExecution(info: ExecutionInfo): void {
-    if (this.maxStepSeen > 0) this.stepsHint = this.maxStepSeen;
+    if (this.maxDecisions > 0) this.stepsHint = this.maxDecisions;
     const n = info.threads;
     const prios = Array.from({ length: n }, (_, i) => this.depth + i);
     for (let i = n - 1; i > 0; i--) {
@@ -45,13 +53,14 @@ export class PctSource implements DecisionSource {
     const k = Math.max(1, this.stepsHint);
     this.changePoints = Array.from({ length: this.depth - 1 }, () => Math.floor(this.rng() * k)).sort((a, b) => a - b);
     this.cp = 0;
+    this.decisions = 0;
     this.nextLow = 0;
   }
 
-  nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding = false): number {
-    // Change points only act at decisions: k is one past the last decision step seen.
-    if (step + 1 > this.maxStepSeen) this.maxStepSeen = step + 1;
-    while (this.cp < this.changePoints.length && this.changePoints[this.cp]! <= step) {
+  nextThread(runnable: readonly number[], count: number, current: number, _step: number, yielding = false): number {
+    const d = this.decisions++;
+    if (d + 1 > this.maxDecisions) this.maxDecisions = d + 1;
+    while (this.cp < this.changePoints.length && this.changePoints[this.cp]! <= d) {
       if (current >= 0) this.priority[current] = this.depth - 1 - this.cp;
       this.cp++;
     }

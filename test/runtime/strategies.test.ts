@@ -63,6 +63,32 @@ test('PCT depth 1 never preempts (every run is serial); depth 2 finds the lost u
   t.true(lost > 0);
 });
 
+test('PctSource counts its change points in decisions, not steps: a long serial stretch before the threads compete does not absorb them', (t) => {
+  // B waits until A has run 200 steps alone (forced steps), then both compete for about 10 decisions.
+  const run = (src: PctSource): Outcome => {
+    const ex = new Execution(src, { maxSteps: 1000 });
+    let progress = 0;
+    ex.spawn('A', function* (): Step {
+      for (; progress < 200; progress++) yield 'a:serial';
+      for (let i = 0; i < 5; i++) yield 'a:tail';
+    });
+    ex.spawn('B', function* (): Step {
+      yield { label: 'b:start', waitsFor: 'A', ready: () => progress >= 200 };
+      for (let i = 0; i < 5; i++) yield 'b:work';
+    });
+    return ex.run();
+  };
+  const points = (src: PctSource): number[] => (src as unknown as { changePoints: number[] }).changePoints;
+  for (let seed = 0; seed < 20; seed++) {
+    const src = new PctSource(seed, 3, 400);
+    const first = run(src);
+    t.true(first.decisionSteps.length < 20 && first.decisionSteps[0]! >= 200, `seed ${seed}: decisions ${first.decisionSteps.length}`);
+    run(src);
+    // After one execution, k is its number of decisions: every change point falls among them.
+    t.true(points(src).every((c) => c < first.decisionSteps.length + 1), `seed ${seed}: change points ${points(src).join(',')}`);
+  }
+});
+
 // ---- replay ----------------------------------------------------------------
 
 test('ReplaySource replays a recorded log exactly and consumes all of it', (t) => {
