@@ -17,8 +17,9 @@
  * steps and start step (when both builds report it), failure (signature, step, message), warnings,
  * decisions and their steps, the picks' predecessors, conflicts, threads,
  * the trace, and the feature map (slots and counts in first-hit order).
- * Prints the first differences and a count; exits 1 on any difference, 2 on
- * bad arguments.
+ * Prints the first differences and a count, by the source the inputs ran
+ * under (a change meant for one strategy shows under it alone); exits 1 on
+ * any difference, 2 on bad arguments.
  */
 const path = require('node:path');
 const fs = require('node:fs');
@@ -70,6 +71,8 @@ function features(m) {
 
 let total = 0;
 let differ = 0;
+/** Differences by the source the input ran under (a change to one strategy shows under it alone). */
+const bySource = { bytes: 0, random: 0, pct: 0 };
 for (const ha of a.harnesses) {
   const hb = b.harnesses.find((x) => x.name === ha.name);
   if (hb === undefined) {
@@ -112,6 +115,7 @@ for (const ha of a.harnesses) {
       const kb = key(ob, b, traced, withStart);
       if (ka !== kb || features(fa) !== features(fb)) {
         differ++;
+        bySource[['bytes', 'random', 'pct'][i % 3]]++;
         if (differ <= 3) {
           const pa = JSON.parse(ka);
           const pb = JSON.parse(kb);
@@ -124,5 +128,5 @@ for (const ha of a.harnesses) {
     });
   }
 }
-console.log(`executions compared: ${total}, differences: ${differ}`);
+console.log(`executions compared: ${total}, differences: ${differ} (under bytes ${bySource.bytes}, random walk ${bySource.random}, PCT ${bySource.pct})`);
 process.exit(differ === 0 ? 0 : 1);
