@@ -15,7 +15,7 @@
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { DEFAULT_TOOLS, RACES, TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench, selectRaces } from './fuzz-bench';
+import { DEEP_TARGETS, DEFAULT_TOOLS, RACES, TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench, selectRaces } from './fuzz-bench';
 import { hitRates } from './hit-rate';
 import { sweep, sweepCells } from './sweep';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
@@ -43,7 +43,7 @@ function parseTools(v: string): Tool[] {
 function parseRaces(v: string): string[] {
   const ids = v.split(',');
   for (const id of ids) {
-    if (selectRaces([id]).length === 0) throw new InvalidArgumentError(`unknown race '${id}' (known: ${RACES.map((r) => r.id).join(', ')})`);
+    if (selectRaces([id]).length === 0) throw new InvalidArgumentError(`unknown race '${id}' (known: ${[...RACES, ...DEEP_TARGETS].map((r) => r.id).join(', ')})`);
   }
   return ids;
 }
@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--json <file>', 'also write the results as JSON (temp file, then rename)')
     .option('--tools <list>', `tools of races and hitrate, comma-separated (${TOOLS.join(',')}; default ${DEFAULT_TOOLS.join(',')})`, parseTools, [...DEFAULT_TOOLS])
     .option('--seeds <n>', 'seeds per in-process tool for races and hitrate (default 31 and 40; 3 with --quick)', parseSeeds)
-    .option('--races <ids>', `races of the races and hitrate suites, comma-separated (${RACES.map((r) => r.id).join(',')})`, parseRaces)
+    .option('--races <ids>', `races of the races and hitrate suites, comma-separated (${RACES.map((r) => r.id).join(',')}; deeper targets, only when named: ${DEEP_TARGETS.map((r) => r.id).join(',')})`, parseRaces)
     .option('--minutes <m>', 'minutes per sweep cell (default 10; 0.05 with --quick)', parseMinutes)
     .option('--jobs <n>', 'sweep cells run at a time, in worker threads', parseSeeds, 1)
     .exitOverride()

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { type FuzzBenchResult, GIVE_UP_AFTER, RACES, benchSeeds, median, printFuzzBench, quartiles, raceTrials, selectRaces, steadyRate, trialInProcess } from '../../bench/fuzz-bench';
+import { DEEP_TARGETS, type FuzzBenchResult, GIVE_UP_AFTER, RACES, benchSeeds, median, printFuzzBench, quartiles, raceTrials, selectRaces, steadyRate, trialInProcess } from '../../bench/fuzz-bench';
 import { firstHitRate, firstHitsPerMegastep, hitRates } from '../../bench/hit-rate';
 import { InputSampler, executionCost } from '../../bench/execution-cost';
 import seedrandom from 'seedrandom';
@@ -21,6 +21,10 @@ test('selectRaces: by seed number, in bench order; all without a list', (t) => {
   t.deepEqual(selectRaces(['001', '000']).map((r) => r.id), ['000', '001']);
   t.deepEqual(selectRaces(['000-case2']).map((r) => r.target.source), ['^INVARIANT missed-sync: ']);
   t.deepEqual(selectRaces(['007']), []);
+  // Deeper targets run only when named, after the seed races.
+  t.false(selectRaces().some((r) => DEEP_TARGETS.includes(r)));
+  t.deepEqual(selectRaces(['mmu-000', '004', 'apicv-bypass']).map((r) => r.id), ['004', 'apicv-bypass', 'mmu-000']);
+  for (const d of DEEP_TARGETS) t.notThrows(() => findHarness(d.harness)!.configure(d.off, d.variants), d.id);
 });
 
 test('median: odd and even counts; not found counts as infinite', (t) => {
@@ -77,6 +81,15 @@ test('the race table tells medians of a few milliseconds apart (four decimals be
   t.regex(text, /0\.0075s\/60/);
   t.regex(text, /0\.0083s\/87/);
   t.regex(text, /vs random: 1\.1x faster/);
+  // A deep target is listed only when it was run, after the seed races; a slower mmufuzz says so.
+  t.false(text.includes(DEEP_TARGETS[0]!.label));
+  const deep = DEEP_TARGETS[0]!.label;
+  r.races.push({ ...row('mmufuzz', 18.1, 208388), race: deep }, { ...row('random', 9.05, 10), race: deep });
+  lines.length = 0;
+  printFuzzBench(r, (l) => lines.push(l));
+  const rows = lines.filter((l) => l.startsWith(deep) || l.startsWith(RACES[RACES.length - 1]!.label));
+  t.deepEqual(rows.map((l) => l.slice(0, 20)), [RACES[RACES.length - 1]!.label.slice(0, 20), deep.slice(0, 20)]);
+  t.regex(lines.join('\n'), /vs random: 2\.0x slower/);
 });
 
 test('npm run bench rejects an unknown suite or tool, or bad numbers, with one line and exit 2', (t) => {
