@@ -229,10 +229,10 @@ export class Fuzzer {
   private planned = 0;
   /**
    * The random and PCT strategies' scheduler: one for the whole run, as
-   * Shuttle keeps one per test. PCT's k (the steps its change points are
-   * drawn from) then tracks the run's furthest decision; one made per
-   * execution drew every change point from its first guess, 400 steps,
-   * where a run of apicv decides within its first 150 or so (session 10).
+   * Shuttle keeps one per test. PCT's k (the decisions its change points
+   * are drawn from) then tracks the run's longest execution; one made per
+   * execution drew every change point from its first guess, 400, where
+   * most runs make far fewer decisions (session 10).
    */
   private baseline: DecisionSource | null = null;
 
