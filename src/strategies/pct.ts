@@ -7,8 +7,11 @@ import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
  * as Shuttle and Coyote count it. Each execution gives every thread a
  * distinct random priority >= depth and picks depth-1 change points
  * uniformly among its first k scheduling decisions; the highest-priority
- * runnable thread runs, and at the i-th change point the running thread's
- * priority drops to depth-1-i. Steps are counted at decisions only (two or
+ * runnable thread runs, and at each change point the running thread's
+ * priority drops below every priority so far (the paper's depth-1-i for a
+ * thread not dropped before; one counter for change points and spinners,
+ * as in Shuttle, so a change point never lifts a thread that a spin point
+ * dropped). Steps are counted at decisions only (two or
  * more threads runnable): a step where one thread can run is not a point
  * where a priority change can act, and a harness's serial set-up (hundreds
  * of steps restored from a snapshot on unsync and tdp-roots) would
@@ -32,7 +35,7 @@ export class PctSource implements DecisionSource {
   private decisions = 0;
   private maxDecisions = 0;
   private nextFresh = 0;
-  /** The priority the next yielding thread drops to: below the change points' (1 .. depth-1) and every earlier drop. */
+  /** The priority the next dropped thread (change point or spin point) gets: below every earlier one and the initial ones. */
   private nextLow = 0;
 
   constructor(readonly seed: number | string, readonly depth = 3, private stepsHint = 1000) {
@@ -61,7 +64,7 @@ export class PctSource implements DecisionSource {
     const d = this.decisions++;
     if (d + 1 > this.maxDecisions) this.maxDecisions = d + 1;
     while (this.cp < this.changePoints.length && this.changePoints[this.cp]! <= d) {
-      if (current >= 0) this.priority[current] = this.depth - 1 - this.cp;
+      if (current >= 0) this.priority[current] = this.nextLow--;
       this.cp++;
     }
     // A spinning thread lets every other thread go first from now on.

@@ -63,6 +63,21 @@ test('PCT depth 1 never preempts (every run is serial); depth 2 finds the lost u
   t.true(lost > 0);
 });
 
+test('PctSource: a change point never lifts a thread that a spin point dropped (one counter for both drops, as in Shuttle)', (t) => {
+  // Depth 2: one change point, here at decision 2 (a seed whose draw from k = 3 gives 2).
+  const points = (src: PctSource): number[] => (src as unknown as { changePoints: number[] }).changePoints;
+  let src: PctSource | null = null;
+  for (let seed = 0; src === null; seed++) {
+    const c = new PctSource(seed, 2, 3);
+    c.beginExecution({ threads: 3 });
+    if (points(c)[0] === 2) src = c;
+  }
+  t.not(src.nextThread([0, 1, 2], 3, 2, 0, true), 2, 'thread 2 spins: someone else runs');
+  t.is(src.nextThread([0, 2], 2, 0, 1, true), 2, 'thread 0 spins below thread 2');
+  // Thread 0 ran again (thread 2 was blocked) and the change point hits it: it must stay below thread 2.
+  t.is(src.nextThread([0, 2], 2, 0, 2, false), 2);
+});
+
 test('PctSource counts its change points in decisions, not steps: a long serial stretch before the threads compete does not absorb them', (t) => {
   // B waits until A has run 200 steps alone (forced steps), then both compete for about 10 decisions.
   const run = (src: PctSource): Outcome => {
