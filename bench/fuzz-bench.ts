@@ -15,6 +15,7 @@ import { Fuzzer, type FuzzEvent, type FuzzOptions, sharesWithDirect } from '../s
 import { scenarioSource } from '../src/fuzz/scenario';
 import { signatureOf } from '../src/runtime';
 import { type ExecutionCost, InputSampler, executionCost } from './execution-cost';
+import { type MedianRatio, describeRatio, medianRatio } from './median-ratio';
 
 export interface Race {
   /** Short name for --races: the seed number, or seed and case. */
@@ -218,6 +219,13 @@ export interface FuzzBenchResult {
   readonly seeds: { in_process: number; jsfuzz: number; cap_seconds: number };
   readonly races: { race: string; tool: Tool; trials: Trial[]; median_seconds: number | null; median_execs: number | null; quartiles_execs: [number | null, number | null]; found: number }[];
   /**
+   * Per race and baseline: the baseline's median time to the first crash over
+   * mmufuzz's (above 1: mmufuzz is faster), with a 95% bootstrap interval and
+   * whether the interval settles the side (bench/median-ratio.ts). Empty when
+   * mmufuzz was not among the tools.
+   */
+  readonly comparisons: ({ race: string; baseline: Tool } & MedianRatio)[];
+  /**
    * Per harness and side: the engine in process (no disk), and the CLI with
    * a corpus directory, one process and --workers 2; `cost`, the in-process
    * run's inputs replayed outside the engine (bench/execution-cost.ts).
@@ -242,11 +250,11 @@ export const GIVE_UP_AFTER = 5;
  * jsfuzz, a process per trial, gets the required 5.
  */
 
-export function benchSeeds(quick: boolean, inProcess?: number): { inProcess: number[]; jsfuzz: number[]; cap: number } {
-  const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
-  const plan = quick ? { inProcess: range(3), jsfuzz: range(3), cap: 8 } : { inProcess: range(31), jsfuzz: range(5), cap: 60 };
-  // `inProcess` (--seeds): more seeds for a steadier median; jsfuzz keeps its few (a process per trial).
-  return inProcess === undefined ? plan : { ...plan, inProcess: range(inProcess) };
+export function benchSeeds(quick: boolean, inProcess?: number, first = 1): { inProcess: number[]; jsfuzz: number[]; cap: number } {
+  const range = (n: number, from = 1): number[] => Array.from({ length: n }, (_, i) => i + from);
+  const plan = quick ? { inProcess: range(3, first), jsfuzz: range(3), cap: 8 } : { inProcess: range(31, first), jsfuzz: range(5), cap: 60 };
+  // `inProcess` (--seeds): more seeds for a steadier median; `first` (--first-seed): another sample of them; jsfuzz keeps its few (a process per trial).
+  return inProcess === undefined ? plan : { ...plan, inProcess: range(inProcess, first) };
 }
 
 /** The 25th and 75th percentiles (not found counts as infinite), for the spread of a trial set. */
@@ -298,10 +306,11 @@ export async function raceTrials(race: Race, tools: readonly Tool[], inProcess: 
   return out;
 }
 
-export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT_TOOLS, log: (s: string) => void = console.log, parts: FuzzBenchParts = { races: true, speed: true }, seeds?: number): Promise<FuzzBenchResult> {
-  const plan = benchSeeds(quick, seeds);
+export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT_TOOLS, log: (s: string) => void = console.log, parts: FuzzBenchParts = { races: true, speed: true }, seeds?: number, firstSeed = 1): Promise<FuzzBenchResult> {
+  const plan = benchSeeds(quick, seeds, firstSeed);
   const cap = plan.cap;
   const races: FuzzBenchResult['races'] = [];
+  const comparisons: FuzzBenchResult['comparisons'] = [];
   for (const race of parts.races ? selectRaces(parts.only) : []) {
     // Warm up the JIT on this harness first, untimed, so that the first tool measured does not pay for it.
     for (const tool of tools) if (tool !== 'jsfuzz') trialInProcess(race, tool, 1000, quick ? 0.3 : 1);
@@ -314,6 +323,14 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT
       races.push(row);
       const [q1, q3] = row.quartiles_execs;
       log(`  ${race.label.padEnd(40)} ${tool.padEnd(14)} found ${row.found}/${seeds.length}  median ${fmt(row.median_seconds, 's')}  ${fmt(row.median_execs, ' execs')}  (quartiles ${q1 ?? '-'}..${q3 ?? '-'})`);
+    }
+    // By how much mmufuzz is faster than each baseline, and whether these seeds settle it.
+    const mine = trials.get('mmufuzz');
+    for (const tool of tools) {
+      if (mine === undefined || tool === 'mmufuzz') continue;
+      const r = medianRatio(mine.map((t) => t.seconds), trials.get(tool)!.map((t) => t.seconds));
+      comparisons.push({ race: race.label, baseline: tool, ...r });
+      log(`  ${''.padEnd(40)} ${tool} median / mmufuzz median: ${describeRatio(r)}`);
     }
   }
   const throughput: FuzzBenchResult['throughput'] = [];
@@ -335,7 +352,7 @@ export async function fuzzBench(quick: boolean, tools: readonly Tool[] = DEFAULT
         + `replayed: ${cost.steps_run.toFixed(0)} steps run, model alone ${cost.model_only_us.toFixed(1)} µs, with feedback ${cost.with_feedback_us.toFixed(1)} µs, in the engine ${(1e6 / eps).toFixed(1)} µs per execution`);
     }
   }
-  return { seeds: { in_process: plan.inProcess.length, jsfuzz: plan.jsfuzz.length, cap_seconds: cap }, races, throughput };
+  return { seeds: { in_process: plan.inProcess.length, jsfuzz: plan.jsfuzz.length, cap_seconds: cap }, races, comparisons, throughput };
 }
 
 function fmt(x: number | null, unit: string): string {
@@ -366,11 +383,7 @@ export function printFuzzBench(r: FuzzBenchResult, log: (s: string) => void = co
         return `${cell}${row !== undefined && row.found < row.trials.length ? ` ${row.found}/${row.trials.length}` : ''}`.padStart(18);
       });
       log(`${race.label.padEnd(40)} ${cells.join('')}`);
-      const mine = r.races.find((x) => x.race === race.label && x.tool === 'mmufuzz')?.median_seconds ?? null;
-      for (const t of shown.filter((x) => x !== 'mmufuzz')) {
-        const other = r.races.find((x) => x.race === race.label && x.tool === t)?.median_seconds ?? null;
-        if (mine !== null && other !== null) log(`${''.padEnd(40)}   vs ${t}: ${other / mine >= 1 ? `${(other / mine).toFixed(1)}x faster` : `${(mine / other).toFixed(1)}x slower`}`);
-      }
+      for (const c of r.comparisons.filter((x) => x.race === race.label)) log(`${''.padEnd(40)}   vs ${c.baseline}: ${describeRatio(c)}`);
     }
   }
   if (r.throughput.length > 0) {

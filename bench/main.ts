@@ -27,6 +27,7 @@ interface BenchOptions {
   json?: string;
   tools: Tool[];
   seeds?: number;
+  firstSeed: number;
   minutes?: number;
   jobs: number;
   races?: string[];
@@ -91,9 +92,9 @@ async function runSuites(names: string[], o: BenchOptions): Promise<number> {
     }
     if (s === 'fuzz' || s === 'races' || s === 'speed') {
       const parts = { races: s !== 'speed', speed: s !== 'races', only: o.races };
-      const plan = benchSeeds(quick, o.seeds);
-      if (parts.races) console.log(`fuzz: time to first crash per seed race (${plan.inProcess.length} seeds in process, ${plan.jsfuzz.length} for jsfuzz, ${plan.cap} s cap)`);
-      const r = await fuzzBench(quick, tools, console.log, parts, o.seeds);
+      const plan = benchSeeds(quick, o.seeds, o.firstSeed);
+      if (parts.races) console.log(`fuzz: time to first crash per seed race (${plan.inProcess.length} seeds in process from seed ${plan.inProcess[0]}, ${plan.jsfuzz.length} for jsfuzz, ${plan.cap} s cap)`);
+      const r = await fuzzBench(quick, tools, console.log, parts, o.seeds, o.firstSeed);
       printFuzzBench(r);
       results[s] = r;
     }
@@ -115,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--json <file>', 'also write the results as JSON (temp file, then rename)')
     .option('--tools <list>', `tools of races and hitrate, comma-separated (${TOOLS.join(',')}; default ${DEFAULT_TOOLS.join(',')})`, parseTools, [...DEFAULT_TOOLS])
     .option('--seeds <n>', 'seeds per in-process tool for races and hitrate (default 31 and 40; 3 with --quick)', parseSeeds)
+    .option('--first-seed <n>', 'the first seed of the in-process tools in races (default 1): another sample of seeds, e.g. --seeds 101 --first-seed 102', parseSeeds, 1)
     .option('--races <ids>', `races of the races and hitrate suites, comma-separated (${RACES.map((r) => r.id).join(',')}; deeper targets, only when named: ${DEEP_TARGETS.map((r) => r.id).join(',')})`, parseRaces)
     .option('--minutes <m>', 'minutes per sweep cell (default 10; 0.05 with --quick)', parseMinutes)
     .option('--jobs <n>', 'sweep cells run at a time, in worker threads', parseSeeds, 1)

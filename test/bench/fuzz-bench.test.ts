@@ -8,6 +8,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DEEP_TARGETS, type FuzzBenchResult, GIVE_UP_AFTER, RACES, benchSeeds, median, printFuzzBench, quartiles, raceTrials, selectRaces, steadyRate, trialInProcess } from '../../bench/fuzz-bench';
+import { medianRatio } from '../../bench/median-ratio';
 import { firstHitRate, firstHitsPerMegastep, hitRates } from '../../bench/hit-rate';
 import { InputSampler, executionCost } from '../../bench/execution-cost';
 import seedrandom from 'seedrandom';
@@ -54,6 +55,11 @@ test('seed plan: at least 5 seeds per tool in a full run, 3 in a quick one; give
   t.is(more.inProcess.length, 101);
   t.deepEqual(more.jsfuzz, full.jsfuzz);
   t.is(more.cap, full.cap);
+  // --first-seed: another sample of as many seeds (the in-process tools only).
+  const second = benchSeeds(false, 101, 102);
+  t.is(second.inProcess[0], 102);
+  t.is(second.inProcess[100], 202);
+  t.deepEqual(second.jsfuzz, full.jsfuzz);
   t.is(GIVE_UP_AFTER, 5);
   t.true(new Set(full.inProcess).size === full.inProcess.length, 'distinct seeds');
 });
@@ -69,27 +75,33 @@ test('an in-process trial finds the seed 004 race and names its signature', (t) 
   t.true(again.some((x) => Math.abs(x * 1000 - Math.round(x * 1000)) > 1e-6), `times ${again.join(', ')}`);
 });
 
-test('the race table tells medians of a few milliseconds apart (four decimals below 0.1 s) and gives the ratio', (t) => {
+test('the race table tells medians of a few milliseconds apart (four decimals below 0.1 s) and gives the ratio with its interval', (t) => {
   const race = RACES[0]!.label;
   const row = (tool: 'mmufuzz' | 'random', s: number, e: number) => ({
     race, tool, trials: [], median_seconds: s, median_execs: e, quartiles_execs: [e, e] as [number, number], found: 0,
   });
-  const r: FuzzBenchResult = { seeds: { in_process: 0, jsfuzz: 0, cap_seconds: 60 }, races: [row('mmufuzz', 0.00751, 60), row('random', 0.00826, 87)], throughput: [] };
+  // Eleven trials each, clearly apart: random's times are 1.1x mmufuzz's, seed by seed.
+  const mine = Array.from({ length: 11 }, (_, i) => 0.00751 + i * 1e-6);
+  const r: FuzzBenchResult = {
+    seeds: { in_process: 0, jsfuzz: 0, cap_seconds: 60 }, races: [row('mmufuzz', 0.00751, 60), row('random', 0.00826, 87)],
+    comparisons: [{ race, baseline: 'random', ...medianRatio(mine, mine.map((x) => x * 1.1)) }], throughput: [],
+  };
   const lines: string[] = [];
   printFuzzBench(r, (l) => lines.push(l));
   const text = lines.join('\n');
   t.regex(text, /0\.0075s\/60/);
   t.regex(text, /0\.0083s\/87/);
-  t.regex(text, /vs random: 1\.1x faster/);
+  t.regex(text, /vs random: 1\.10x \(95% CI 1\.\d\dx–1\.\d\dx\): mmufuzz faster/);
   // A deep target is listed only when it was run, after the seed races; a slower mmufuzz says so.
   t.false(text.includes(DEEP_TARGETS[0]!.label));
   const deep = DEEP_TARGETS[0]!.label;
   r.races.push({ ...row('mmufuzz', 18.1, 208388), race: deep }, { ...row('random', 9.05, 10), race: deep });
+  r.comparisons.push({ race: deep, baseline: 'random', ...medianRatio([18.1, 18.2, 18.3, 18.4, 18.5], [9.05, 9.1, 9.2, 9.3, 9.0]) });
   lines.length = 0;
   printFuzzBench(r, (l) => lines.push(l));
   const rows = lines.filter((l) => l.startsWith(deep) || l.startsWith(RACES[RACES.length - 1]!.label));
   t.deepEqual(rows.map((l) => l.slice(0, 20)), [RACES[RACES.length - 1]!.label.slice(0, 20), deep.slice(0, 20)]);
-  t.regex(lines.join('\n'), /vs random: 2\.0x slower/);
+  t.regex(lines.join('\n'), /vs random: 0\.50x \(95% CI [\d.]+x–[\d.]+x\): mmufuzz slower/);
 });
 
 test('npm run bench rejects an unknown suite or tool, or bad numbers, with one line and exit 2', (t) => {
