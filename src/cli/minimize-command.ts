@@ -35,7 +35,7 @@ export function runMinimize(file: string, o: { output?: string }, out: (s: strin
   const sidecar: CrashSidecar = {
     ...c.sidecar, config: c.harness.describeConfig(r.scenario.config), program,
     preemptions: decodePreemptions(r.scenario.schedule), choices: Array.from(r.scenario.choices),
-    random_switches: { seed: r.scenario.walkSeed, rate: r.scenario.walkRate }, schedule: formatSchedule(traced.decisions), steps: traced.steps,
+    random_switches: { seed: r.scenario.walkSeed, rate: r.scenario.walkRate }, pct: r.scenario.pct, schedule: formatSchedule(traced.decisions), steps: traced.steps,
     found: { ...c.sidecar.found, minimized: true },
   };
   try {

@@ -5,6 +5,8 @@
  *   config byte
  *   walk seed (4 bytes, little-endian) and walk rate (1 byte): random
  *     switches between explicit preemptions (0: serial)
+ *   schedule kind (1 byte, mod 2; new in version 3): 0 preemptions and
+ *     random switches, 1 PCT priorities (strategies/fuzz-bytes.ts)
  *   for each thread slot: count byte (mod maxOps+1), then per op:
  *     kind byte (mod the slot's op count), one byte per argument (mod its range)
  *   schedule length (LEB128), schedule bytes
@@ -16,11 +18,17 @@
  *
  * Files on disk carry a 4-byte header, `MMF` and the format version, so a
  * file of another version (or not ours) is rejected with a clear message.
+ * Version 2 files (before the schedule kind byte) are still read, with the
+ * meaning they had: their payload gets a schedule kind of 0.
  */
 import type { Harness } from './harness';
 import type { Op, Scenario } from './scenario';
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+/** Older versions still read (upgraded on reading: upgradePayload). */
+export const READABLE_VERSIONS: readonly number[] = [2, 3];
+/** The offset of the schedule kind byte (after config, walk seed and walk rate). */
+const KIND_OFFSET = 6;
 const MAGIC = [0x4d, 0x4d, 0x46]; // "MMF"
 export const HEADER_SIZE = 4;
 
@@ -56,6 +64,7 @@ export function decode(h: Harness, payload: Uint8Array): Scenario {
   const config = r.byte() % Math.max(1, h.configRange);
   const walkSeed = (r.byte() | (r.byte() << 8) | (r.byte() << 16) | (r.byte() << 24)) >>> 0;
   const walkRate = r.byte();
+  const pct = r.byte() % 2 === 1;
   const programs: Op[][] = h.slots.map((slot) => {
     const n = r.byte() % (slot.maxOps + 1);
     const ops: Op[] = [];
@@ -69,14 +78,14 @@ export function decode(h: Harness, payload: Uint8Array): Scenario {
   });
   const schedule = r.take(r.varint());
   const choices = r.rest();
-  return { config, walkSeed, walkRate, programs, schedule, choices };
+  return { config, walkSeed, walkRate, pct, programs, schedule, choices };
 }
 
 /** Encodes a scenario into canonical payload bytes. */
 export function encode(h: Harness, s: Scenario): Uint8Array {
   const seed = s.walkSeed >>> 0;
   // The header and programs first (small), then schedule and choices copied in one piece each.
-  const head: number[] = [s.config % Math.max(1, h.configRange), seed & 0xff, (seed >>> 8) & 0xff, (seed >>> 16) & 0xff, (seed >>> 24) & 0xff, s.walkRate & 0xff];
+  const head: number[] = [s.config % Math.max(1, h.configRange), seed & 0xff, (seed >>> 8) & 0xff, (seed >>> 16) & 0xff, (seed >>> 24) & 0xff, s.walkRate & 0xff, s.pct ? 1 : 0];
   const slots = h.slots;
   for (let i = 0; i < slots.length; i++) {
     const slot = slots[i]!;
@@ -122,21 +131,38 @@ export class InputFormatError extends Error {
   }
 }
 
-/** Checks and strips the header of a file's bytes; throws InputFormatError with a one-line reason. */
-export function stripHeader(file: Uint8Array): Uint8Array {
-  if (file.length < HEADER_SIZE || file[0] !== MAGIC[0] || file[1] !== MAGIC[1] || file[2] !== MAGIC[2]) {
-    throw new InputFormatError(file.length === 0 ? 'empty file' : 'not an mmufuzz input (no MMF header)');
-  }
-  if (file[3] !== FORMAT_VERSION) {
-    throw new InputFormatError(`input format version ${file[3]} is not supported (this mmufuzz reads version ${FORMAT_VERSION})`);
-  }
-  return file.subarray(HEADER_SIZE);
+/**
+ * A payload of format `version` as a payload of the current format, with
+ * the same meaning. Version 2 had no schedule kind byte: a 0 (preemptions
+ * and random switches) goes in at its offset; a payload too short to reach
+ * it reads the missing byte as 0 anyway.
+ */
+export function upgradePayload(payload: Uint8Array, version: number): Uint8Array {
+  if (version >= 3 || payload.length <= KIND_OFFSET) return payload;
+  const out = new Uint8Array(payload.length + 1);
+  out.set(payload.subarray(0, KIND_OFFSET), 0);
+  out.set(payload.subarray(KIND_OFFSET), KIND_OFFSET + 1);
+  return out;
 }
 
-/** For jsfuzz: a buffer with our header is stripped; anything else is a raw payload. */
-export function payloadOf(buf: Uint8Array): Uint8Array {
-  if (buf.length >= HEADER_SIZE && buf[0] === MAGIC[0] && buf[1] === MAGIC[1] && buf[2] === MAGIC[2] && buf[3] === FORMAT_VERSION) {
-    return buf.subarray(HEADER_SIZE);
+function hasMagic(b: Uint8Array): boolean {
+  return b.length >= HEADER_SIZE && b[0] === MAGIC[0] && b[1] === MAGIC[1] && b[2] === MAGIC[2];
+}
+
+/** Checks and strips the header of a file's bytes (upgrading an older readable version); throws InputFormatError with a one-line reason. */
+export function stripHeader(file: Uint8Array): Uint8Array {
+  if (!hasMagic(file)) {
+    throw new InputFormatError(file.length === 0 ? 'empty file' : 'not an mmufuzz input (no MMF header)');
   }
+  const version = file[3]!;
+  if (!READABLE_VERSIONS.includes(version)) {
+    throw new InputFormatError(`input format version ${version} is not supported (this mmufuzz reads versions ${READABLE_VERSIONS.join(' and ')})`);
+  }
+  return upgradePayload(file.subarray(HEADER_SIZE), version);
+}
+
+/** For jsfuzz: a buffer with our header (a readable version) is stripped; anything else is a raw payload. */
+export function payloadOf(buf: Uint8Array): Uint8Array {
+  if (hasMagic(buf) && READABLE_VERSIONS.includes(buf[3]!)) return upgradePayload(buf.subarray(HEADER_SIZE), buf[3]!);
   return buf;
 }

@@ -22,6 +22,8 @@ export interface CrashSidecar {
   readonly preemptions: { step: number; thread: number }[];
   readonly choices: number[];
   readonly random_switches: { readonly seed: number; readonly rate: number };
+  /** PCT priorities (seed: random_switches.seed; the preemptions are its change points) instead of random switches. */
+  readonly pct: boolean;
   readonly schedule: string;
   readonly steps: number;
   readonly found: { readonly strategy: string; readonly seed: number; readonly execs: number; readonly seconds: number; readonly mutation: string; readonly minimized: boolean };

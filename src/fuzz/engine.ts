@@ -63,9 +63,17 @@ export const INPUT_SHARES: Readonly<Record<InputKind, number>> = sharesWithDirec
  * seed 002 32–64, seeds 003 and 004 192, seed 000 128–255 (a lost update in a
  * two-step window). So most of the prior sits at 8, 16 and 192; every kind
  * keeps at least 4%, and ScheduleArms moves shares toward the kinds that
- * make a harness fail.
+ * make a harness fail. The last weight is PCT's (priorities with two change
+ * points, as the `pct` baseline runs them, but kept and mutated as inputs):
+ * PCT_PRIOR_WEIGHT against the others' 1.0. At 0.4 (29% of new schedules)
+ * seed 002 needed 0.67x the executions and the 001 finding 0.85x, but seed
+ * 000 1.6x (101 seeds, bootstrap intervals: 002 and 000 settled); at 0.15
+ * (13%) no race moved beyond noise (bench/README.md, session 11). So PCT
+ * starts small, and ScheduleArms raises its share on a harness where its
+ * schedules fail.
  */
-export const SCHEDULE_PRIOR: readonly number[] = [0.04, 0.08, 0.2, 0.2, 0.06, 0.06, 0.06, 0.22, 0.08];
+export const PCT_PRIOR_WEIGHT = 0.15;
+export const SCHEDULE_PRIOR: readonly number[] = [0.04, 0.08, 0.2, 0.2, 0.06, 0.06, 0.06, 0.22, 0.08, PCT_PRIOR_WEIGHT];
 /**
  * Execs between full recomputations of corpus weights (new entries are
  * weighed as they arrive): at least REWEIGH_EVERY, and REWEIGH_PER_ENTRY per
@@ -468,7 +476,7 @@ export class Fuzzer {
     if (this.opts.strategy !== 'bytes') {
       const pre = outcome.decisions.schedule.map((thread, i) => ({ step: outcome.decisionSteps[i]!, thread }));
       const choices = outcome.decisions.choices.every((c) => c < 256) ? Uint8Array.from(outcome.decisions.choices) : new Uint8Array(0);
-      scenario = { ...s, walkSeed: 0, walkRate: 0, schedule: encodePreemptions(pre), choices };
+      scenario = { ...s, walkSeed: 0, walkRate: 0, pct: false, schedule: encodePreemptions(pre), choices };
       payload = encode(this.harness, scenario);
     }
     const traced = this.harness.execute(scenario, this.cfg, scenarioSource(scenario), { trace: true });
@@ -508,7 +516,7 @@ export class Fuzzer {
       format: 1, harness: this.harness.name, switches: { off: [...this.cfg.off], variants: [...this.cfg.variants] }, signature,
       kind: f.kind, site: f.site, detail: f.detail, message: f.message, step: f.step, thread: f.thread,
       config: this.harness.describeConfig(s.config), program,
-      preemptions: decodePreemptions(s.schedule), choices: Array.from(s.choices), random_switches: { seed: s.walkSeed, rate: s.walkRate },
+      preemptions: decodePreemptions(s.schedule), choices: Array.from(s.choices), random_switches: { seed: s.walkSeed, rate: s.walkRate }, pct: s.pct,
       schedule: formatSchedule(o.decisions), steps: o.steps,
       found: { strategy: this.opts.strategy, seed: this.opts.seed, execs: this.execs, seconds, mutation: this.lastMutation, minimized: false },
     };
@@ -579,7 +587,7 @@ export class Fuzzer {
 
   private describeArm(i: number): string {
     const a = this.arms.arms[i]!;
-    return a.shape === 'preemptions' ? 'preemptions' : `random switches at ${a.rate}/256`;
+    return a.shape === 'random-switches' ? `random switches at ${a.rate}/256` : a.shape === 'preemptions' ? 'preemptions' : 'PCT priorities (depth 3)';
   }
 
   /** The current share of each kind of new schedule (ScheduleArms), for reports and tests. */

@@ -26,6 +26,8 @@ export const MAX_INPUT = 512;
 export const WALK_RATES = [0, 0, 4, 8, 16, 32, 64, 128, 192, 255];
 /** The non-zero rates: the random-switch arms of new schedules (ScheduleArms). */
 export const RANDOM_RATES: readonly number[] = WALK_RATES.filter((r) => r > 0);
+/** The depth of the PCT kind of new schedules (d-1 change points), as the `pct` baseline's. */
+export const PCT_DEPTH = 3;
 
 /**
  * The steps at which an input's threads really compete: from the first to
@@ -82,7 +84,13 @@ export class Mutator {
   }
 
   /** A schedule of the given shape inside `span` (see generate). */
-  private freshSchedule(span: DecisionSpan, arm: ScheduleArm): Pick<Scenario, 'walkSeed' | 'walkRate' | 'schedule'> {
+  private freshSchedule(span: DecisionSpan, arm: ScheduleArm): Pick<Scenario, 'walkSeed' | 'walkRate' | 'pct' | 'schedule'> {
+    if (arm.shape === 'pct') {
+      // PCT with depth 3: a random priority order (from the seed) and two change points among the span's steps.
+      const points: Preemption[] = [];
+      for (let i = 0; i < PCT_DEPTH - 1; i++) points.push({ step: this.inSpan(span), thread: 0 });
+      return { walkSeed: Math.floor(this.rng() * 2 ** 32), walkRate: 0, pct: true, schedule: encodePreemptions(points) };
+    }
     const pre: Preemption[] = [];
     const count = arm.shape === 'preemptions' ? 1 + this.int(3) : this.int(2);
     for (let i = 0; i < count; i++) pre.push({ step: this.inSpan(span), thread: this.randomThread() });
@@ -90,7 +98,7 @@ export class Mutator {
     if (this.rng() < 0.5) pre.push({ step: span.lo, thread: this.randomThread() });
     pre.sort((a, b) => a.step - b.step);
     const walkRate = arm.shape === 'preemptions' ? 0 : arm.rate;
-    return { walkSeed: Math.floor(this.rng() * 2 ** 32), walkRate, schedule: encodePreemptions(pre) };
+    return { walkSeed: Math.floor(this.rng() * 2 ** 32), walkRate, pct: false, schedule: encodePreemptions(pre) };
   }
 
   /** A uniform step of the span (slightly past its end, where longer variants of the program decide). */
@@ -137,7 +145,7 @@ export class Mutator {
     const back = this.rng() < 0.5 ? cut + 1 + this.int(64) : -1;
     if (back >= 0) pre.push({ step: back, thread: a });
     const how = `direct(thread ${b} before thread ${a}'s access at step ${cut}${back >= 0 ? `, back at step ${back}` : ''})`;
-    return { bytes: encode(this.h, { ...s, walkSeed: 0, walkRate: 0, schedule: encodePreemptions(pre) }), how };
+    return { bytes: encode(this.h, { ...s, walkSeed: 0, walkRate: 0, pct: false, schedule: encodePreemptions(pre) }), how };
   }
 
   /**
@@ -225,16 +233,20 @@ export class Mutator {
     let config = s.config;
     let walkSeed = s.walkSeed;
     let walkRate = s.walkRate;
+    let pct = s.pct;
     let how: string;
     const slot = this.int(this.h.slots.length);
     const spec = this.h.slots[slot]!;
     const prog = programs[slot]!;
     switch (this.int(11)) {
-      case 10: // the random switches between preemptions: a new seed, or another rate
-        if (this.rng() < 0.6) walkSeed = Math.floor(this.rng() * 2 ** 32);
-        else walkRate = WALK_RATES[this.int(WALK_RATES.length)]!;
+      case 10: { // the random switches between preemptions (or the PCT priorities): a new seed, another rate, or the other kind
+        const u = this.rng();
+        if (u < 0.6) walkSeed = Math.floor(this.rng() * 2 ** 32);
+        else if (u < 0.9) walkRate = WALK_RATES[this.int(WALK_RATES.length)]!;
+        else pct = !pct;
         how = 'change-walk';
         break;
+      }
       case 0: // insert an op
         if (prog.length < spec.maxOps && spec.ops.length > 0) prog.splice(this.int(prog.length + 1), 0, this.randomOp(slot));
         how = 'insert-op';
@@ -310,7 +322,7 @@ export class Mutator {
       }
     }
     schedule.sort((a, b2) => a.step - b2.step);
-    const out: Scenario = { config, walkSeed, walkRate, programs: programs as Op[][], schedule: encodePreemptions(schedule), choices: Uint8Array.from(choices) };
+    const out: Scenario = { config, walkSeed, walkRate, pct, programs: programs as Op[][], schedule: encodePreemptions(schedule), choices: Uint8Array.from(choices) };
     return { bytes: encode(this.h, out), how };
   }
 

@@ -17,6 +17,13 @@ export interface Scenario {
   /** Random switches between explicit preemptions (strategies/fuzz-bytes.ts): generator seed and rate (0: serial). */
   readonly walkSeed: number;
   readonly walkRate: number;
+  /**
+   * The schedule kind: false, preemptions with the random switches above
+   * between them; true, PCT priorities (a random priority order from
+   * walkSeed, each preemption record a priority change point; walkRate is
+   * not used). See strategies/fuzz-bytes.ts.
+   */
+  readonly pct: boolean;
   /** One program per thread slot of the harness (same order). */
   readonly programs: readonly (readonly Op[])[];
   /** Preemption records (see strategies/fuzz-bytes.ts). */
@@ -34,5 +41,5 @@ export function scenarioSize(s: Scenario): { ops: number; preemptions: number } 
 
 /** The decision source that replays a scenario exactly (its preemptions, choices and random switches). */
 export function scenarioSource(s: Scenario): FuzzBytesSource {
-  return new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate });
+  return new FuzzBytesSource(s.schedule, s.choices, { seed: s.walkSeed, rate: s.walkRate, pct: s.pct });
 }

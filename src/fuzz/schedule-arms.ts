@@ -1,7 +1,7 @@
 /**
  * Which kind of schedule a new schedule gets (Mutator.generate and
- * Mutator.reschedule): the preemptions shape, or random switches at one of
- * a few rates. Races want different kinds — a lost update wants frequent
+ * Mutator.reschedule): the preemptions shape, random switches at one of
+ * a few rates, or PCT priorities with depth 3 (the last arm). Races want different kinds — a lost update wants frequent
  * switches, a check-then-act across a long ioctl wants a few preemptions
  * that let the other side run to completion — and nothing observable before
  * a race's first crash tells which one a harness needs, except failures:
@@ -15,7 +15,8 @@
  *  - the arms are ordered by how often they switch (preemptions first, then
  *    the rates upwards), and a crash rate changes smoothly along that order,
  *    so an arm's counts include its two neighbours' (three times the data:
- *    a few dozen failures are enough to move the shares);
+ *    a few dozen failures are enough to move the shares); PCT is off that
+ *    axis and counts alone;
  *  - until something fails every lift is 1 and the prior shares hold
  *    exactly;
  *  - a fifth of every pick still follows the prior, so no arm starves while
@@ -39,7 +40,7 @@ export const COUNTED_PER_SIGNATURE = 20;
 /** Every FADE_EVERY executions, every count is multiplied by FADE (counts from 10,000 executions ago weigh a tenth). */
 export const FADE_EVERY = 1000;
 export const FADE = 0.8;
-export type ScheduleArm = { readonly shape: 'preemptions' } | { readonly shape: 'random-switches'; readonly rate: number };
+export type ScheduleArm = { readonly shape: 'preemptions' } | { readonly shape: 'random-switches'; readonly rate: number } | { readonly shape: 'pct' };
 
 export class ScheduleArms {
   readonly arms: readonly ScheduleArm[];
@@ -56,11 +57,11 @@ export class ScheduleArms {
 
   /**
    * `prior`: a weight for the preemptions shape, then one per rate of
-   * `rates` (normalised; a missing or non-positive total falls back to even
-   * weights). `adaptive` false keeps the prior shares.
+   * `rates`, then one for PCT (normalised; a missing weight is 0; a missing
+   * or non-positive total falls back to even weights). `adaptive` false keeps the prior shares.
    */
   constructor(prior: readonly number[], rates: readonly number[], readonly adaptive: boolean) {
-    this.arms = [{ shape: 'preemptions' }, ...rates.map((rate): ScheduleArm => ({ shape: 'random-switches', rate }))];
+    this.arms = [{ shape: 'preemptions' }, ...rates.map((rate): ScheduleArm => ({ shape: 'random-switches', rate })), { shape: 'pct' }];
     const w = this.arms.map((_, i) => Math.max(0, prior[i] ?? 0));
     const total = w.reduce((a, b) => a + b, 0);
     this.prior = total > 0 ? w.map((x) => x / total) : w.map(() => 1 / w.length);
@@ -84,10 +85,14 @@ export class ScheduleArms {
     }
     const rate = this.totalFailures / this.totalPulls;
     let total = 0;
+    // The preemptions shape and the rates lie on one axis (arms 0 .. n-2); PCT (the last arm) is off it and pools with no neighbour.
+    const axisEnd = n - 2;
     for (let i = 0; i < n; i++) {
       let f = 0;
       let p = 0;
-      for (let j = Math.max(0, i - 1); j <= Math.min(n - 1, i + 1); j++) {
+      const from = i > axisEnd ? i : Math.max(0, i - 1);
+      const to = i > axisEnd ? i : Math.min(axisEnd, i + 1);
+      for (let j = from; j <= to; j++) {
         f += this.failures[j]!;
         p += this.pulls[j]!;
       }

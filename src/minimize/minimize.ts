@@ -196,7 +196,7 @@ export function minimize(h: Harness, cfg: HarnessConfig, s0: Scenario, signature
   const rel = new RelativeSource(best.pre, best.s.choices);
   executions++;
   h.execute(best.s, cfg, rel, {});
-  const out: Scenario = { ...best.s, walkSeed: 0, walkRate: 0, schedule: encodePreemptions(rel.global) };
+  const out: Scenario = { ...best.s, walkSeed: 0, walkRate: 0, pct: false, schedule: encodePreemptions(rel.global) };
   if (!hits(scenarioSource(out), out)) {
     return { scenario: s0, executions, before, after: before };
   }

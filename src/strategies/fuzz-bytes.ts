@@ -1,4 +1,5 @@
 import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
+import { PriorityOrder } from './priority-order';
 
 /**
  * Between explicit preemptions, the default schedule may also switch threads
@@ -10,6 +11,8 @@ import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
 export interface RandomSwitches {
   readonly seed: number;
   readonly rate: number;
+  /** PCT priorities instead of a serial default with random switches (see FuzzBytesSource); `rate` is then not used. */
+  readonly pct?: boolean;
 }
 
 /** One preemption: from global step `step` on, run thread `thread`. */
@@ -35,6 +38,18 @@ const MAX_DELTA = 2 ** (7 * MAX_VARINT_BYTES) - 1;
  * (`byte % n`). Missing bytes read as defaults — no more preemptions, choice
  * 0 — so every byte string is a valid decision source and the empty one is
  * the serial schedule.
+ *
+ * With `pct` set the schedule is PCT's (Burckhardt et al., ASPLOS 2010, as
+ * PctSource runs it) with everything drawn from the input: the threads'
+ * initial priorities are a random order drawn from the seed, the
+ * highest-priority runnable thread runs, and each schedule record is a
+ * change point: at the first decision at or after its step the running
+ * thread drops below every priority so far (the record's thread byte is not
+ * used). A thread at a spin or retry point drops the same way, as in
+ * PctSource and Shuttle; threads spawned during the run get fresh
+ * priorities above the initial ones. A PCT run with d-1 records is one of
+ * PCT's depth-d schedules, kept and mutated like any other input (the random
+ * and PCT baselines run PctSource with fresh programs and no feedback).
  */
 export class FuzzBytesSource implements DecisionSource {
   readonly name = 'bytes';
@@ -45,22 +60,43 @@ export class FuzzBytesSource implements DecisionSource {
   private target = 0;
 
   private state = 0;
+  /** PCT mode, and its priorities. */
+  private readonly pct: boolean;
+  private readonly order = new PriorityOrder();
 
   constructor(
     private readonly schedule: Uint8Array = EMPTY,
     private readonly choices: Uint8Array = EMPTY,
     private readonly walk: RandomSwitches = { seed: 0, rate: 0 },
-  ) {}
+  ) {
+    this.pct = walk.pct === true;
+  }
 
   beginExecution(info: ExecutionInfo): void {
     this.pos = 0;
     this.cpos = 0;
     this.state = (this.walk.seed ^ 0x9e3779b9) >>> 0 || 1;
     this.threads = Math.max(1, info.threads);
+    if (this.pct) this.shufflePriorities();
     this.readRecord(0);
   }
 
+  /** PCT mode: priorities 1..n in a random order (Fisher-Yates on the seeded generator). */
+  private shufflePriorities(): void {
+    const n = this.threads;
+    const p: number[] = [];
+    for (let i = 0; i < n; i++) p.push(i + 1);
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.next() % (i + 1);
+      const t = p[i]!;
+      p[i] = p[j]!;
+      p[j] = t;
+    }
+    this.order.reset(p);
+  }
+
   nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding = false): number {
+    if (this.pct) return this.nextByPriority(runnable, count, current, step, yielding);
     let want = -1;
     while (step >= this.nextAt) {
       want = this.target % this.threads;
@@ -78,6 +114,16 @@ export class FuzzBytesSource implements DecisionSource {
     }
     if (!yielding && isIn(runnable, count, current)) return current;
     return firstAtOrAfter(runnable, count, current + 1);
+  }
+
+  /** PCT mode (see the class comment): change points and spinners drop the running thread; the highest priority runs. */
+  private nextByPriority(runnable: readonly number[], count: number, current: number, step: number, yielding: boolean): number {
+    while (step >= this.nextAt) {
+      if (current >= 0) this.order.drop(current);
+      this.readRecord(this.nextAt);
+    }
+    if (yielding && current >= 0) this.order.drop(current);
+    return this.order.highest(runnable, count);
   }
 
   /** xorshift32: the random switches' generator (seeded per execution). */

@@ -1,5 +1,6 @@
 import seedrandom from 'seedrandom';
 import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
+import { PriorityOrder } from './priority-order';
 
 /**
  * PCT (Burckhardt et al., "A Randomized Scheduler with Probabilistic
@@ -28,15 +29,12 @@ import type { DecisionSource, ExecutionInfo } from '../runtime/decision-source';
 export class PctSource implements DecisionSource {
   readonly name = 'pct';
   private readonly rng: seedrandom.PRNG;
-  private priority: number[] = [];
+  private readonly order = new PriorityOrder();
   private changePoints: number[] = [];
   private cp = 0;
   /** Decisions made in this execution, and the most any execution of this source made. */
   private decisions = 0;
   private maxDecisions = 0;
-  private nextFresh = 0;
-  /** The priority the next dropped thread (change point or spin point) gets: below every earlier one and the initial ones. */
-  private nextLow = 0;
 
   constructor(readonly seed: number | string, readonly depth = 3, private stepsHint = 1000) {
     if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be a positive integer, got ${depth}`);
@@ -51,40 +49,23 @@ export class PctSource implements DecisionSource {
       const j = Math.floor(this.rng() * (i + 1));
       [prios[i], prios[j]] = [prios[j]!, prios[i]!];
     }
-    this.priority = prios;
-    this.nextFresh = this.depth + n;
+    this.order.reset(prios);
     const k = Math.max(1, this.stepsHint);
     this.changePoints = Array.from({ length: this.depth - 1 }, () => Math.floor(this.rng() * k)).sort((a, b) => a - b);
     this.cp = 0;
     this.decisions = 0;
-    this.nextLow = 0;
   }
 
   nextThread(runnable: readonly number[], count: number, current: number, _step: number, yielding = false): number {
     const d = this.decisions++;
     if (d + 1 > this.maxDecisions) this.maxDecisions = d + 1;
     while (this.cp < this.changePoints.length && this.changePoints[this.cp]! <= d) {
-      if (current >= 0) this.priority[current] = this.nextLow--;
+      if (current >= 0) this.order.drop(current);
       this.cp++;
     }
     // A spinning thread lets every other thread go first from now on.
-    if (yielding && current >= 0) this.priority[current] = this.nextLow--;
-    let best = runnable[0]!;
-    let bestP = -Infinity;
-    for (let i = 0; i < count; i++) {
-      const id = runnable[i]!;
-      let p = this.priority[id];
-      if (p === undefined) {
-        // A thread spawned during the execution: a fresh priority above the initial ones.
-        p = this.nextFresh++;
-        this.priority[id] = p;
-      }
-      if (p > bestP) {
-        bestP = p;
-        best = id;
-      }
-    }
-    return best;
+    if (yielding && current >= 0) this.order.drop(current);
+    return this.order.highest(runnable, count);
   }
 
   nextChoice(n: number): number {

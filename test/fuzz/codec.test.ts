@@ -6,7 +6,7 @@
 import test from 'ava';
 import seedrandom from 'seedrandom';
 import { HARNESSES } from '../../harnesses';
-import { FORMAT_VERSION, HEADER_SIZE, InputFormatError, decode, encode, payloadOf, stripHeader, withHeader } from '../../src/fuzz/codec';
+import { FORMAT_VERSION, HEADER_SIZE, InputFormatError, decode, encode, payloadOf, stripHeader, upgradePayload, withHeader } from '../../src/fuzz/codec';
 import type { Harness } from '../../src/fuzz/harness';
 import type { Scenario } from '../../src/fuzz/scenario';
 
@@ -32,6 +32,7 @@ function wellFormed(h: Harness, s: Scenario): boolean {
   if (!Number.isInteger(s.config) || s.config < 0 || s.config >= Math.max(1, h.configRange)) return false;
   if (!Number.isInteger(s.walkSeed) || s.walkSeed < 0 || s.walkSeed >= 2 ** 32) return false;
   if (!Number.isInteger(s.walkRate) || s.walkRate < 0 || s.walkRate > 255) return false;
+  if (typeof s.pct !== 'boolean') return false;
   if (s.programs.length !== h.slots.length) return false;
   return s.programs.every((prog, i) => {
     const slot = h.slots[i]!;
@@ -46,7 +47,7 @@ function wellFormed(h: Harness, s: Scenario): boolean {
 
 /** A comparable form of a scenario (typed arrays as plain arrays). */
 function key(s: Scenario): string {
-  return JSON.stringify([s.config, s.walkSeed, s.walkRate, s.programs, Array.from(s.schedule), Array.from(s.choices)]);
+  return JSON.stringify([s.config, s.walkSeed, s.walkRate, s.pct, s.programs, Array.from(s.schedule), Array.from(s.choices)]);
 }
 
 test('HARNESSES is not empty and every harness has at least one slot', (t) => {
@@ -180,11 +181,43 @@ test('stripHeader rejects foreign files (short, wrong magic) with a one-line rea
   }
 });
 
-test('stripHeader rejects other format versions and names both versions', (t) => {
-  for (const v of [0, FORMAT_VERSION + 1, 255]) {
+test('stripHeader rejects other format versions and names the readable ones', (t) => {
+  for (const v of [0, 1, FORMAT_VERSION + 1, 255]) {
     const file = Uint8Array.of(0x4d, 0x4d, 0x46, v, 1, 2);
     const e = t.throws(() => stripHeader(file), { instanceOf: InputFormatError });
-    t.is(e?.message, `input format version ${v} is not supported (this mmufuzz reads version ${FORMAT_VERSION})`);
+    t.is(e?.message, `input format version ${v} is not supported (this mmufuzz reads versions 2 and 3)`);
+  }
+});
+
+test('a version 2 file reads as it did: its payload gets schedule kind 0 (preemptions and random switches) at offset 6', (t) => {
+  const h = HARNESSES.find((x) => x.name === 'mmio-gen')!;
+  // A version 2 input (test/model/seed002-mmio-gen.test.ts's) and the same bytes under a version 3 header, for contrast.
+  const v2 = Buffer.from('TU1GAgAAAAAAAAIAAQAAAQACAAEAAAEAAgAAAAACASAPAhAACAEWAhoBCAAeAQUBBAAKAQUCIwAHASIBIAAHAg==', 'base64');
+  const up = stripHeader(v2);
+  t.is(up.length, v2.length - HEADER_SIZE + 1);
+  t.is(up[6], 0);
+  t.deepEqual(Array.from(up.subarray(0, 6)), Array.from(v2.subarray(HEADER_SIZE, HEADER_SIZE + 6)));
+  t.deepEqual(Array.from(up.subarray(7)), Array.from(v2.subarray(HEADER_SIZE + 6)));
+  const s = decode(h, up);
+  t.false(s.pct);
+  // Its operations are the ones the version 2 layout put there (the first slot's count byte was payload byte 6).
+  t.is(s.programs[0]!.length, v2[HEADER_SIZE + 6]! % (h.slots[0]!.maxOps + 1));
+  // And a version 3 file round-trips unchanged.
+  t.deepEqual(Array.from(stripHeader(withHeader(encode(h, s)))), Array.from(encode(h, s)));
+  // Payloads of version 2 too short to reach offset 6 are unchanged (the missing byte reads as 0 either way).
+  t.deepEqual(Array.from(upgradePayload(Uint8Array.of(1, 2, 3), 2)), [1, 2, 3]);
+  t.deepEqual(Array.from(upgradePayload(Uint8Array.of(1, 2, 3, 4, 5, 6, 7), 2)), [1, 2, 3, 4, 5, 6, 0, 7]);
+  t.deepEqual(Array.from(upgradePayload(Uint8Array.of(1, 2, 3, 4, 5, 6, 7), 3)), [1, 2, 3, 4, 5, 6, 7]);
+  // jsfuzz's reader upgrades too.
+  t.deepEqual(Array.from(payloadOf(v2)), Array.from(up));
+});
+
+test('the schedule kind byte: odd is PCT; encode writes 0 or 1', (t) => {
+  const h = HARNESSES[0]!;
+  for (const b of [0, 1, 2, 3, 255]) {
+    const s = decode(h, Uint8Array.of(0, 0, 0, 0, 0, 0, b));
+    t.is(s.pct, b % 2 === 1);
+    t.is(encode(h, s)[6], b % 2);
   }
 });
 

@@ -212,7 +212,8 @@ test('failures steer new schedules: on seed 000\'s harness the frequent-switch r
   const f = new Fuzzer(h, h.configure(['tdp-unsync-lock'], []), { runs: 800, seed: 2 }, () => undefined);
   const before = f.scheduleShares();
   t.is(before[0]!.schedule, 'preemptions');
-  t.true(Math.abs(before[0]!.share - SCHEDULE_PRIOR[0]!) < 1e-9, `preemptions prior share ${before[0]!.share}`);
+  const total = SCHEDULE_PRIOR.reduce((a, x) => a + x, 0);
+  t.true(Math.abs(before[0]!.share - SCHEDULE_PRIOR[0]! / total) < 1e-9, `preemptions prior share ${before[0]!.share}`);
   f.run();
   const after = f.scheduleShares();
   const high = (xs: { schedule: string; share: number }[]) => xs.filter((x) => /at (128|192|255)\//.test(x.schedule)).reduce((a, x) => a + x.share, 0);
@@ -318,7 +319,7 @@ test('preemptions land where threads compete, not in the forced set-up steps (un
   const h = findHarness('unsync')!;
   const cfg = h.configure([], []);
   // Where a serial run of a two-vCPU program first has a real choice: after the harness's prelude.
-  const probe: Scenario = { config: 0, walkSeed: 0, walkRate: 0, programs: [[{ kind: 1, args: [0] }], [{ kind: 1, args: [1] }], []], schedule: new Uint8Array(0), choices: new Uint8Array(0) };
+  const probe: Scenario = { config: 0, walkSeed: 0, walkRate: 0, pct: false, programs: [[{ kind: 1, args: [0] }], [{ kind: 1, args: [1] }], []], schedule: new Uint8Array(0), choices: new Uint8Array(0) };
   const first = h.execute(probe, cfg, scenarioSource(probe), {}).decisionSteps[0]!;
   t.true(first > 100, `the prelude is long (${first} forced steps)`);
   const root = tempDir(t);
@@ -374,5 +375,27 @@ test('a crash is timed when its execution fails: its traced replay and report do
   for (const f of sidecars) {
     const side = JSON.parse(readFileSync(join(dir, 'toy', f), 'utf8')) as { found: { seconds: number } };
     t.is(side.found.seconds, crash!.seconds, `${f}: the sidecar gives the same time`);
+  }
+});
+
+test('PCT schedules as inputs: with only the PCT kind, fuzzing tdp-roots finds seed 003\'s WARN, and the crash file replays it under PCT priorities', (t) => {
+  const h = findHarness('tdp-roots')!;
+  const cfg = h.configure([], ['roots-off-list:no-restart']);
+  const dir = mkdtempSync(join(tmpdir(), 'mmufuzz-pct-'));
+  try {
+    const onlyPct = SCHEDULE_PRIOR.map((_, i) => (i === SCHEDULE_PRIOR.length - 1 ? 1 : 0));
+    const events: FuzzEvent[] = [];
+    const f = new Fuzzer(h, cfg, { runs: 5000, seed: 1, schedulePrior: onlyPct, adaptSchedules: false, crashDir: dir, inputShares: { generate: 1, mutate: 0, reschedule: 0, direct: 0 } }, (e) => events.push(e));
+    const r = f.run();
+    t.deepEqual(events.filter((e) => e.event === 'model-error'), []);
+    const warn = r.crashes.find((c) => c.signature === 'WARN kvm_tdp_mmu_get_root: reference on an invalid root');
+    t.truthy(warn, r.crashes.map((c) => c.signature).join('; '));
+    const s = decode(h, stripHeader(readFileSync(warn!.file!)));
+    t.true(s.pct);
+    t.true(warn!.sidecar.pct);
+    const o = h.execute(s, cfg, scenarioSource(s), {});
+    t.is(o.failure?.site, 'kvm_tdp_mmu_get_root');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

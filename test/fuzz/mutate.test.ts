@@ -8,7 +8,7 @@ import seedrandom from 'seedrandom';
 import { HARNESSES } from '../../harnesses';
 import { decode, encode } from '../../src/fuzz/codec';
 import type { Harness } from '../../src/fuzz/harness';
-import { MAX_INPUT, Mutator, RANDOM_RATES } from '../../src/fuzz/mutate';
+import { MAX_INPUT, Mutator, PCT_DEPTH, RANDOM_RATES } from '../../src/fuzz/mutate';
 import type { ScheduleArm } from '../../src/fuzz/schedule-arms';
 import { decodePreemptions, encodePreemptions } from '../../src/strategies';
 
@@ -148,7 +148,7 @@ for (const h of HARNESSES) {
   test(`${h.name}: generated inputs place their preemptions inside the decision span, per shape`, (t) => {
     const m = new Mutator(h, seedrandom.xor4096(`generate:${h.name}`));
     for (let i = 0; i < 300; i++) {
-      const arm: ScheduleArm = i % 2 === 0 ? { shape: 'preemptions' } : { shape: 'random-switches', rate: RANDOM_RATES[i % RANDOM_RATES.length]! };
+      const arm: ScheduleArm = i % 3 === 2 ? { shape: 'pct' } : i % 2 === 0 ? { shape: 'preemptions' } : { shape: 'random-switches', rate: RANDOM_RATES[i % RANDOM_RATES.length]! };
       const s = decode(h, m.generate(SPAN, arm));
       const pre = decodePreemptions(s.schedule);
       for (const p of pre) {
@@ -156,7 +156,13 @@ for (const h of HARNESSES) {
         t.true(p.thread <= h.slots.length);
       }
       t.true(s.choices.length >= 16 && s.choices.length < 64, 'random model choices');
-      if (arm.shape === 'preemptions') {
+      t.is(s.pct, arm.shape === 'pct');
+      if (arm.shape === 'pct') {
+        // PCT with depth 3: two change points (their thread bytes unused, written as 0), priorities from the seed.
+        t.is(s.walkRate, 0);
+        t.is(pre.length, PCT_DEPTH - 1);
+        t.true(pre.every((p) => p.thread === 0));
+      } else if (arm.shape === 'preemptions') {
         t.is(s.walkRate, 0, 'serial between preemptions');
         t.true(pre.length >= 1 && pre.length <= 4);
       } else {
@@ -178,7 +184,7 @@ for (const h of HARNESSES) {
     let changed = 0;
     let newChoices = 0;
     for (let i = 0; i < 400; i++) {
-      const arm: ScheduleArm = i % 4 === 0 ? { shape: 'preemptions' } : { shape: 'random-switches', rate: RANDOM_RATES[i % RANDOM_RATES.length]! };
+      const arm: ScheduleArm = i % 4 === 0 ? { shape: 'preemptions' } : i % 4 === 1 ? { shape: 'pct' } : { shape: 'random-switches', rate: RANDOM_RATES[i % RANDOM_RATES.length]! };
       const r = m.reschedule(base, SPAN, arm);
       kinds.set(r.how, (kinds.get(r.how) ?? 0) + 1);
       const s = decode(h, r.bytes);
@@ -187,10 +193,11 @@ for (const h of HARNESSES) {
       if (Buffer.compare(Buffer.from(r.bytes), Buffer.from(base)) !== 0) changed++;
       if (Buffer.compare(Buffer.from(s.choices), Buffer.from(s0.choices)) !== 0) newChoices++;
       t.is(r.how, `new-schedule(${arm.shape})`);
-      t.is(s.walkRate, arm.shape === 'preemptions' ? 0 : arm.rate);
+      t.is(s.walkRate, arm.shape === 'random-switches' ? arm.rate : 0);
+      t.is(s.pct, arm.shape === 'pct');
       for (const p of decodePreemptions(s.schedule)) t.true(p.step >= SPAN.lo && p.step <= SPAN.hi + (SPAN.hi - SPAN.lo + 1));
     }
-    t.deepEqual([...kinds.keys()].sort(), ['new-schedule(preemptions)', 'new-schedule(random-switches)']);
+    t.deepEqual([...kinds.keys()].sort(), ['new-schedule(pct)', 'new-schedule(preemptions)', 'new-schedule(random-switches)']);
     t.true(changed > 390, `only ${changed} of 400 reschedules changed the input`);
     t.true(newChoices > 390, `only ${newChoices} of 400 reschedules drew new choices`);
   });
@@ -239,3 +246,31 @@ for (const h of HARNESSES) {
     t.true(ones > 50 && eaches > 50, `${ones} / ${eaches} extensions checked`);
   });
 }
+
+test('change-walk draws a new seed, another rate, or switches between random switches and PCT priorities', (t) => {
+  const h = HARNESSES.find((x) => x.name === 'mmio-gen')!;
+  const m = new Mutator(h, seedrandom.xor4096('change-walk'));
+  const base = m.generate({ lo: 0, hi: 100 }, { shape: 'random-switches', rate: 64 });
+  const s0 = decode(h, base);
+  const seen = { seed: 0, rate: 0, pct: 0 };
+  for (let i = 0; i < 4000; i++) {
+    const r = m.structured(base, null, { lo: 0, hi: 100 });
+    if (r.how !== 'change-walk') continue;
+    const s = decode(h, r.bytes);
+    if (s.walkSeed !== s0.walkSeed) seen.seed++;
+    if (s.walkRate !== s0.walkRate) seen.rate++;
+    if (s.pct !== s0.pct) seen.pct++;
+    t.deepEqual(s.programs, s0.programs);
+  }
+  t.true(seen.seed > 100 && seen.rate > 30 && seen.pct > 10, JSON.stringify(seen));
+});
+
+test('a conflict-directed schedule is explicit preemptions even when its parent ran under PCT priorities', (t) => {
+  const h = HARNESSES.find((x) => x.name === 'mmio-gen')!;
+  const m = new Mutator(h, seedrandom.xor4096('direct-pct'));
+  const parent = m.generate({ lo: 0, hi: 100 }, { shape: 'pct' });
+  t.true(decode(h, parent).pct);
+  const d = decode(h, m.direct(parent, { prefix: Int32Array.of(3, 1), conflicts: Int32Array.of(5, 0, 6, 1) }).bytes);
+  t.false(d.pct);
+  t.is(d.walkRate, 0);
+});

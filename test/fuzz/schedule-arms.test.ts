@@ -3,7 +3,7 @@ import { COUNTED_PER_SIGNATURE, FADE_EVERY, ScheduleArms } from '../../src/fuzz/
 
 const RATES = [4, 64, 255];
 
-/** Prior weights: `p` for the preemptions shape, the rest even over `rates`. */
+/** Prior weights: `p` for the preemptions shape, the rest even over `rates` (PCT, the last arm, gets none: its weight is missing). */
 function prior(p: number, rates: readonly number[]): number[] {
   return [p, ...rates.map(() => (1 - p) / Math.max(1, rates.length))];
 }
@@ -18,16 +18,34 @@ function sum(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0);
 }
 
-test('arms: the preemptions shape, then one random-switch arm per rate', (t) => {
+test('arms: the preemptions shape, then one random-switch arm per rate, then PCT', (t) => {
   const a = new ScheduleArms(prior(0.25, RATES), RATES, true);
-  t.deepEqual(a.arms, [{ shape: 'preemptions' }, { shape: 'random-switches', rate: 4 }, { shape: 'random-switches', rate: 64 }, { shape: 'random-switches', rate: 255 }]);
+  t.deepEqual(a.arms, [{ shape: 'preemptions' }, { shape: 'random-switches', rate: 4 }, { shape: 'random-switches', rate: 64 }, { shape: 'random-switches', rate: 255 }, { shape: 'pct' }]);
+});
+
+test('PCT counts alone: failures of rate 255 next to it do not lift it, and its own do not lift rate 255', (t) => {
+  const a = new ScheduleArms([0.2, 0.2, 0.2, 0.2, 0.2], RATES, true);
+  for (let i = 0; i < 300; i++) {
+    for (let k = 0; k < 4; k++) a.record(k, k === 3 && i % 5 === 0 ? fresh() : null);
+  }
+  // PCT never ran and pools with nobody: its lift stays 1. Rate 64 pools rate 255's failures and gains more;
+  // had PCT pooled with rate 255 (its neighbour in the list), it would have gained more than rate 64.
+  const s = a.shares();
+  t.true(s[4]! < s[3]! && s[4]! < s[2]!, s.join(' '));
+  const b = new ScheduleArms([0.2, 0.2, 0.2, 0.2, 0.2], RATES, true);
+  for (let i = 0; i < 300; i++) {
+    for (let k = 0; k < 5; k++) b.record(k, k === 4 && i % 5 === 0 ? fresh() : null);
+  }
+  const u = b.shares();
+  t.true(u[4]! > 0.5, u.join(' '));
+  t.true(Math.abs(u[3]! - u[0]!) < 1e-9, `rate 255 gains nothing from PCT: ${u.join(' ')}`);
 });
 
 test('until something fails the prior shares hold exactly, however often each arm ran', (t) => {
   const a = new ScheduleArms(prior(0.25, RATES), RATES, true);
-  t.deepEqual(a.shares(), [0.25, 0.25, 0.25, 0.25]);
+  t.deepEqual(a.shares(), [0.25, 0.25, 0.25, 0.25, 0]);
   for (let i = 0; i < 500; i++) a.record(i % 3, null);
-  t.deepEqual(a.shares(), [0.25, 0.25, 0.25, 0.25]);
+  t.deepEqual(a.shares(), [0.25, 0.25, 0.25, 0.25, 0]);
   // pick() follows the shares: u in quarter i picks arm i.
   t.deepEqual([0, 0.3, 0.6, 0.9].map((u) => a.pick(u)), [0, 1, 2, 3]);
 });
@@ -53,7 +71,8 @@ test('not adaptive: failures do not move the shares', (t) => {
   for (let i = 0; i < 100; i++) a.record(3, fresh());
   const s = a.shares();
   t.true(Math.abs(s[0]! - 0.5) < 1e-12);
-  for (const x of s.slice(1)) t.true(Math.abs(x - 0.5 / 3) < 1e-12);
+  for (const x of s.slice(1, 4)) t.true(Math.abs(x - 0.5 / 3) < 1e-12);
+  t.is(s[4], 0);
 });
 
 test('a share of 0 is never picked, even at the top of the unit interval', (t) => {
@@ -92,7 +111,8 @@ test('a recurring signature steers only while it is new; then the shares fade ba
     a.record(3, i % 10 === 0 ? 'INVARIANT known: recurs' : null);
   }
   const later = a.shares();
-  for (const x of later) t.true(Math.abs(x - 0.25) < 0.02, `faded: ${later.join(' ')}`);
+  for (const x of later.slice(0, 4)) t.true(Math.abs(x - 0.25) < 0.02, `faded: ${later.join(' ')}`);
+  t.is(later[4], 0);
   // A new finding elsewhere pulls again.
   for (let i = 0; i < 400; i++) {
     for (let k = 1; k < 4; k++) a.record(k, null);

@@ -100,7 +100,7 @@ test('CorpusStore.load reports bad files once, skips them and never deletes them
   t.deepEqual(bad, [
     [join(dir, 'empty'), 'empty file'],
     [join(dir, 'foreign'), 'not an mmufuzz input (no MMF header)'],
-    [join(dir, 'future'), `input format version ${FORMAT_VERSION + 1} is not supported (this mmufuzz reads version ${FORMAT_VERSION})`],
+    [join(dir, 'future'), `input format version ${FORMAT_VERSION + 1} is not supported (this mmufuzz reads versions 2 and 3)`],
   ]);
   t.deepEqual(store.load((file, why) => bad.push([file, why])), []);
   t.is(bad.length, 3, 'reported once');
@@ -168,7 +168,7 @@ function sidecar(signature: string): CrashSidecar {
     format: 1, harness: 'unsync', switches: { off: ['tdp-unsync-lock'], variants: [] }, signature,
     kind: kind!, site: site!, detail: detail!, message: `${signature} (values)`, step: 12, thread: 'vcpu0',
     config: 'S1, S2 in the same bitmap word of P', program: { vcpu0: ['invept'], vcpu1: [], vcpu2: [] },
-    preemptions: [{ step: 3, thread: 1 }], choices: [], random_switches: { seed: 0, rate: 0 }, schedule: 's1:0', steps: 40,
+    preemptions: [{ step: 3, thread: 1 }], choices: [], random_switches: { seed: 0, rate: 0 }, pct: false, schedule: 's1:0', steps: 40,
     found: { strategy: 'bytes', seed: 1, execs: 100, seconds: 0.5, mutation: 'bitflip', minimized: false },
   };
 }

@@ -374,6 +374,55 @@ test('PCT: a thread at a spin point drops below every other thread, so two spinn
   }
 });
 
+/** The toy counter (each thread: load, then store) under the bytes source in PCT mode. */
+function pctBytes(seed: number, points: readonly number[], threads = 3): Outcome {
+  const src = new FuzzBytesSource(encodePreemptions(points.map((step) => ({ step, thread: 0 }))), new Uint8Array(0), { seed, rate: 0, pct: true });
+  return runToyCounter(src, { trace: true }, threads);
+}
+
+test('FuzzBytesSource in PCT mode: without change points one thread runs to its end, then the next by priority; every order appears', (t) => {
+  const orders = new Set<string>();
+  for (let seed = 0; seed < 60; seed++) {
+    const th = pctBytes(seed, []).trace!.map((e) => e.thread);
+    // Serial runs (no thread is interrupted), in some priority order of the three threads.
+    t.deepEqual([th[0], th[2], th[4]], [th[1], th[3], th[5]], `seed ${seed}: ${th.join('')}`);
+    t.deepEqual([th[0], th[2], th[4]].sort(), [0, 1, 2]);
+    orders.add(th.join(''));
+    // The same seed, the same schedule.
+    t.deepEqual(pctBytes(seed, []).trace!.map((e) => e.thread), th);
+  }
+  t.is(orders.size, 6);
+});
+
+test('FuzzBytesSource in PCT mode: a change point drops the running thread below the others; the record\'s thread byte is not used', (t) => {
+  let found = 0;
+  for (let seed = 0; seed < 30; seed++) {
+    const serial = pctBytes(seed, []).trace!.map((e) => e.thread);
+    const first = serial[0]!;
+    // A change point at step 1: the first thread stops after its load and runs last, so the count is lost.
+    const o = pctBytes(seed, [1]);
+    const th = o.trace!.map((e) => e.thread);
+    t.is(th[0], first);
+    t.not(th[1], first, `seed ${seed}: ${th.join('')}`);
+    t.deepEqual(th.slice(-1), [first]);
+    t.is(o.failure?.kind, 'INVARIANT');
+    found++;
+    const other = new FuzzBytesSource(encodePreemptions([{ step: 1, thread: 2 }]), new Uint8Array(0), { seed, rate: 0, pct: true });
+    t.deepEqual(runToyCounter(other, { trace: true }, 3).trace!.map((e) => e.thread), th);
+  }
+  t.is(found, 30);
+});
+
+test('FuzzBytesSource in PCT mode: spinners drop below the thread they wait for, and the walk rate is not used', (t) => {
+  for (let seed = 0; seed < 30; seed++) {
+    const src = (rate: number) => new FuzzBytesSource(new Uint8Array(0), new Uint8Array(0), { seed, rate, pct: true });
+    const o = spinWait(src(0), ['w0', 'w1']);
+    t.is(o.failure, null, `seed ${seed}`);
+    t.true(o.steps <= 10, `seed ${seed}: ${o.steps} steps`);
+    t.deepEqual(steps(spinWait(src(200), ['w0', 'w1'])), steps(o));
+  }
+});
+
 // ---- DFS -------------------------------------------------------------------------
 
 test('DfsSource counts executions and detects a non-deterministic program', (t) => {
