@@ -60,16 +60,15 @@ export class FuzzBytesSource implements DecisionSource {
   private target = 0;
 
   private state = 0;
-  /** PCT mode, and its priorities. */
-  private readonly pct: boolean;
-  private readonly order = new PriorityOrder();
+  /** PCT mode's priorities; null otherwise (a source is made per execution, so most never need one). */
+  private readonly order: PriorityOrder | null;
 
   constructor(
     private readonly schedule: Uint8Array = EMPTY,
     private readonly choices: Uint8Array = EMPTY,
     private readonly walk: RandomSwitches = { seed: 0, rate: 0 },
   ) {
-    this.pct = walk.pct === true;
+    this.order = walk.pct === true ? new PriorityOrder() : null;
   }
 
   beginExecution(info: ExecutionInfo): void {
@@ -77,12 +76,12 @@ export class FuzzBytesSource implements DecisionSource {
     this.cpos = 0;
     this.state = (this.walk.seed ^ 0x9e3779b9) >>> 0 || 1;
     this.threads = Math.max(1, info.threads);
-    if (this.pct) this.shufflePriorities();
+    if (this.order !== null) this.shufflePriorities(this.order);
     this.readRecord(0);
   }
 
   /** PCT mode: priorities 1..n in a random order (Fisher-Yates on the seeded generator). */
-  private shufflePriorities(): void {
+  private shufflePriorities(order: PriorityOrder): void {
     const n = this.threads;
     const p: number[] = [];
     for (let i = 0; i < n; i++) p.push(i + 1);
@@ -92,11 +91,11 @@ export class FuzzBytesSource implements DecisionSource {
       p[i] = p[j]!;
       p[j] = t;
     }
-    this.order.reset(p);
+    order.reset(p);
   }
 
   nextThread(runnable: readonly number[], count: number, current: number, step: number, yielding = false): number {
-    if (this.pct) return this.nextByPriority(runnable, count, current, step, yielding);
+    if (this.order !== null) return this.nextByPriority(this.order, runnable, count, current, step, yielding);
     let want = -1;
     while (step >= this.nextAt) {
       want = this.target % this.threads;
@@ -117,13 +116,13 @@ export class FuzzBytesSource implements DecisionSource {
   }
 
   /** PCT mode (see the class comment): change points and spinners drop the running thread; the highest priority runs. */
-  private nextByPriority(runnable: readonly number[], count: number, current: number, step: number, yielding: boolean): number {
+  private nextByPriority(order: PriorityOrder, runnable: readonly number[], count: number, current: number, step: number, yielding: boolean): number {
     while (step >= this.nextAt) {
-      if (current >= 0) this.order.drop(current);
+      if (current >= 0) order.drop(current);
       this.readRecord(this.nextAt);
     }
-    if (yielding && current >= 0) this.order.drop(current);
-    return this.order.highest(runnable, count);
+    if (yielding && current >= 0) order.drop(current);
+    return order.highest(runnable, count);
   }
 
   /** xorshift32: the random switches' generator (seeded per execution). */
