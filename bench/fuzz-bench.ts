@@ -72,14 +72,19 @@ export interface Trial {
   readonly signature: string | null;
 }
 
-/** One in-process trial: run until the target signature is found or `cap` seconds pass. */
+/** One in-process trial of a tool: run until the target signature is found or `cap` seconds pass. */
 export function trialInProcess(race: Race, tool: Exclude<Tool, 'jsfuzz'>, seed: number, cap: number): Trial {
+  return trialWithOptions(race, toolOptions(tool), seed, cap);
+}
+
+/** One in-process trial of the engine with these options (a tool's, or a variant's: bench/compare.ts). */
+export function trialWithOptions(race: Race, opts: Partial<FuzzOptions>, seed: number, cap: number): Trial {
   const h = findHarness(race.harness)!;
   const cfg = h.configure(race.off, race.variants);
   let hit: { seconds: number; execs: number; signature: string } | null = null;
   const fz = new Fuzzer(h, cfg, {
     // performance.now(): sub-millisecond, where Date.now() rounds a 5 ms first crash to whole milliseconds.
-    ...toolOptions(tool), seed, maxTotalTime: cap, now: () => performance.now(), statusEvery: 1e9, syncEvery: 1e9,
+    ...opts, seed, maxTotalTime: cap, now: () => performance.now(), statusEvery: 1e9, syncEvery: 1e9,
     shouldStop: () => hit !== null,
   }, (e: FuzzEvent) => {
     if (e.event === 'crash' && hit === null && race.target.test(e.signature)) hit = { seconds: e.seconds, execs: e.execs, signature: e.signature };
@@ -287,11 +292,13 @@ export function selectRaces(only?: readonly string[]): readonly Race[] {
  * major GC) drifts across all tools alike instead of favouring the tool
  * measured last; races found in a few milliseconds are timed within that
  * drift. A tool that found nothing in its first GIVE_UP_AFTER seeds stops
- * there (each further seed would cost the cap).
+ * there (each further seed would cost the cap). The tools may be any names
+ * (bench/compare.ts runs engine variants this way); `jsfuzz` takes its
+ * seeds from `jsfuzz`, every other one from `inProcess`.
  */
-export async function raceTrials(race: Race, tools: readonly Tool[], inProcess: readonly number[], jsfuzz: readonly number[], cap: number,
-  run: (tool: Tool, seed: number) => Trial | Promise<Trial> = (tool, seed) => (tool === 'jsfuzz' ? trialJsfuzz(race, seed, cap) : trialInProcess(race, tool, seed, cap))): Promise<Map<Tool, Trial[]>> {
-  const out = new Map<Tool, Trial[]>(tools.map((t) => [t, []]));
+export async function raceTrials<K extends string>(race: Race, tools: readonly K[], inProcess: readonly number[], jsfuzz: readonly number[], cap: number,
+  run: (tool: K, seed: number) => Trial | Promise<Trial> = (tool, seed) => (tool === 'jsfuzz' ? trialJsfuzz(race, seed, cap) : trialInProcess(race, tool as Exclude<Tool, 'jsfuzz'>, seed, cap))): Promise<Map<K, Trial[]>> {
+  const out = new Map<K, Trial[]>(tools.map((t) => [t, []]));
   const rounds = Math.max(inProcess.length, jsfuzz.length);
   for (let k = 0; k < rounds; k++) {
     const order = k % 2 === 0 ? tools : [...tools].reverse();

@@ -10,17 +10,21 @@
  * `sweep` (not in the default): every document switch, both sides, on its
  * harness and on mmu, `--minutes M` each (10; 0.05 with --quick), `--jobs N`
  * cells at a time.
+ * `compare` (not in the default): the default engine against each
+ * `--variant JSON` (engine options) on the races, interleaved, with the
+ * ratio of medians and its interval (bench/compare.ts).
  * `--tools mmufuzz,random,pct,jsfuzz` picks the tools of `races` and
  * `hitrate`; `--seeds N` the number of seeds per in-process tool.
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEEP_TARGETS, DEFAULT_TOOLS, RACES, TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench, selectRaces } from './fuzz-bench';
+import { compareVariants, parseVariant, type Variant } from './compare';
 import { hitRates } from './hit-rate';
 import { sweep, sweepCells } from './sweep';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
-const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate', 'sweep'] as const;
+const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate', 'sweep', 'compare'] as const;
 
 interface BenchOptions {
   quick: boolean;
@@ -31,6 +35,7 @@ interface BenchOptions {
   minutes?: number;
   jobs: number;
   races?: string[];
+  variant: Variant[];
 }
 
 function parseTools(v: string): Tool[] {
@@ -84,6 +89,15 @@ async function runSuites(names: string[], o: BenchOptions): Promise<number> {
       const inProcess = tools.filter((t): t is Exclude<Tool, 'jsfuzz'> => t !== 'jsfuzz');
       results.hitrate = hitRates(seeds, runs, inProcess, console.log, selectRaces(o.races));
     }
+    if (s === 'compare') {
+      if (o.variant.length === 0) {
+        console.error('bench: compare needs at least one --variant (a JSON object of engine options)');
+        return 2;
+      }
+      const plan = benchSeeds(quick, o.seeds, o.firstSeed);
+      console.log(`compare: the default engine and ${o.variant.length} variant(s), ${plan.inProcess.length} seeds from seed ${plan.inProcess[0]}, ${plan.cap} s cap, interleaved`);
+      results.compare = await compareVariants(selectRaces(o.races), o.variant, plan.inProcess, plan.cap);
+    }
     if (s === 'sweep') {
       const minutes = o.minutes ?? (quick ? 0.05 : 10);
       const cells = sweepCells();
@@ -120,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--races <ids>', `races of the races and hitrate suites, comma-separated (${RACES.map((r) => r.id).join(',')}; deeper targets, only when named: ${DEEP_TARGETS.map((r) => r.id).join(',')})`, parseRaces)
     .option('--minutes <m>', 'minutes per sweep cell (default 10; 0.05 with --quick)', parseMinutes)
     .option('--jobs <n>', 'sweep cells run at a time, in worker threads', parseSeeds, 1)
+    .option('--variant <json>', 'compare: an engine variant, a JSON object of engine options, e.g. \'{"adaptSchedules":false}\' (repeatable)', (v: string, prev: Variant[]) => [...prev, parseVariant(v)], [] as Variant[])
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),

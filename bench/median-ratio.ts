@@ -76,9 +76,9 @@ export function medianRatio(mine: readonly (number | null)[], baseline: readonly
   return { ratio, lo, hi, verdict };
 }
 
-/** One line: "1.19x (95% CI 1.02–1.41): mmufuzz faster". */
-export function describeRatio(r: MedianRatio): string {
+/** One line: "1.19x (95% CI 1.02–1.41): mmufuzz faster" (`subject`: who "mine" is). */
+export function describeRatio(r: MedianRatio, subject = 'mmufuzz'): string {
   const f = (x: number | null): string => (x === null ? '-' : Number.isFinite(x) ? `${x.toFixed(2)}x` : 'inf');
-  const what = r.verdict === 'faster' ? 'mmufuzz faster' : r.verdict === 'slower' ? 'mmufuzz slower' : 'not settled by these seeds';
+  const what = r.verdict === 'faster' ? `${subject} faster` : r.verdict === 'slower' ? `${subject} slower` : 'not settled by these seeds';
   return `${f(r.ratio)} (95% CI ${f(r.lo)}–${f(r.hi)}): ${what}`;
 }
