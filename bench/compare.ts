@@ -9,7 +9,8 @@
  *
  * A variant is a JSON object of engine options (FuzzOptions) that change
  * the search: the input shares, the schedule prior and whether failures
- * steer it, the extensions, the strategy and feedback. Unknown options, and
+ * steer it, the extensions, the weight of context-switch features in
+ * corpus scheduling, the strategy and feedback. Unknown options, and
  * values of the wrong type, are refused.
  */
 import { InvalidArgumentError } from 'commander';
@@ -18,7 +19,7 @@ import { type Race, type Trial, median, raceTrials, trialWithOptions } from './f
 import { type MedianRatio, describeRatio, medianRatio } from './median-ratio';
 
 /** The engine options a variant may set: the ones that change the search, none that change where output goes. */
-export const VARIANT_KEYS = ['inputShares', 'schedulePrior', 'adaptSchedules', 'extendTries', 'extendShare', 'strategy', 'feedback'] as const;
+export const VARIANT_KEYS = ['inputShares', 'schedulePrior', 'adaptSchedules', 'extendTries', 'extendShare', 'switchRarity', 'strategy', 'feedback'] as const;
 type VariantKey = (typeof VARIANT_KEYS)[number];
 
 export interface Variant {

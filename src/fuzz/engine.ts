@@ -130,6 +130,8 @@ export interface FuzzOptions {
   extendTries: number;
   /** The most executions, as a share of all, that extensions may take (a harness failing at quiescence on most runs must not stall). */
   extendShare: number;
+  /** How much a context-switch feature counts in an entry's rarity score, against 1 for any other (1: like the rest; 0: not at all). */
+  switchRarity: number;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -151,6 +153,7 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   adaptSchedules: true,
   extendTries: 4,
   extendShare: 0.2,
+  switchRarity: 1,
 };
 
 export interface FoundCrash {
@@ -536,7 +539,9 @@ export class Fuzzer {
   /** Rare features count more; large and slow inputs less. */
   private weightOf(e: Entry): number {
     let rare = 0;
-    for (const sl of e.slots) rare += 1 / this.slotFreq[sl]!;
+    const sw = this.fm.switchSlots;
+    const k = this.opts.switchRarity;
+    for (const sl of e.slots) rare += (sw[sl] === 1 ? k : 1) / this.slotFreq[sl]!;
     return (1 + rare) / (1 + e.payload.length / 64) / (1 + e.steps / 2000);
   }
 

@@ -386,7 +386,7 @@ export class Execution {
         const h = hashString(th.label);
         th.labelHash = h;
         features.hit(mixHash(FeatureSalt.Code, h));
-        if (last !== null && last !== th) features.hit(mixHash(FeatureSalt.Switch ^ lastHash, h));
+        if (last !== null && last !== th) features.hitSwitch(mixHash(FeatureSalt.Switch ^ lastHash, h));
         lastHash = h;
         th.contended = false;
       }

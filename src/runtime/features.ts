@@ -34,6 +34,12 @@ export class FeatureMap {
   private readonly touchedSlots: Uint32Array;
   private touchedCount = 0;
   /**
+   * Slots that a context-switch feature has hit, in any execution so far
+   * (a slot another kind also hits is marked too: collisions are rare).
+   * The engine can leave them out of an entry's rarity score.
+   */
+  readonly switchSlots: Uint8Array;
+  /**
    * The last access to each (object, field) in the execution being
    * collected (conflict features); every Execution empties it when it starts,
    * since object ids restart per execution.
@@ -44,6 +50,13 @@ export class FeatureMap {
     this.hits = new Uint8Array(1 << bits);
     this.mask = (1 << bits) - 1;
     this.touchedSlots = new Uint32Array(1 << bits);
+    this.switchSlots = new Uint8Array(1 << bits);
+  }
+
+  /** hit() for a context-switch feature: also marks its slot in switchSlots. */
+  hitSwitch(h: number): void {
+    this.switchSlots[h & this.mask] = 1;
+    this.hit(h);
   }
 
   /** Count one hit of feature `h` (saturating at 255). */

@@ -19,6 +19,7 @@ test('parseVariant: engine options as JSON; partial input shares keep the other 
   const prior = DEFAULT_FUZZ_OPTIONS.schedulePrior.map((_, i) => (i === 0 ? 1 : 0));
   t.deepEqual(parseVariant(JSON.stringify({ schedulePrior: prior, strategy: 'pct', feedback: false })).opts, { schedulePrior: prior, strategy: 'pct', feedback: false });
   t.deepEqual(parseVariant('{}').opts, {});
+  t.deepEqual(parseVariant('{"switchRarity": 0.25}').opts, { switchRarity: 0.25 });
 });
 
 test('parseVariant refuses what is not a variant, naming what is wrong', (t) => {
@@ -31,6 +32,7 @@ test('parseVariant refuses what is not a variant, naming what is wrong', (t) => 
     ['{"adaptSchedules": 1}', /adaptSchedules: expected true or false/],
     ['{"extendShare": -0.5}', /extendShare: expected a number >= 0/],
     ['{"extendTries": "4"}', /extendTries: expected a number >= 0/],
+    ['{"switchRarity": -1}', /switchRarity: expected a number >= 0/],
     ['{"inputShares": {"splice": 1}}', /unknown kind 'splice'/],
     ['{"inputShares": {"generate": 0, "mutate": 0, "reschedule": 0, "direct": 0}}', /every share is 0/],
     ['{"inputShares": 1}', /inputShares: expected an object/],

@@ -399,3 +399,18 @@ test('PCT schedules as inputs: with only the PCT kind, fuzzing tdp-roots finds s
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('switchRarity: context-switch features count less in corpus weights, changing which entries are picked; 1 is the default', (t) => {
+  const h = findHarness('unsync')!;
+  const cfg = h.configure(['tdp-unsync-lock'], []);
+  const trace = (opts: Partial<FuzzOptions>): string[] => {
+    const seen: string[] = [];
+    new Fuzzer(h, cfg, { seed: 5, runs: 400, ...opts }, (e: FuzzEvent) => {
+      if (e.event === 'new') seen.push(`${e.execs}:${e.corp}:${e.ft}`);
+    }).run();
+    return seen;
+  };
+  const base = trace({});
+  t.deepEqual(trace({ switchRarity: 1 }), base);
+  t.notDeepEqual(trace({ switchRarity: 0 }), base);
+});

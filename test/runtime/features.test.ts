@@ -207,3 +207,16 @@ test('FeatureMap: touched() lists the slots hit in first-hit order; clear() zero
   t.deepEqual(Array.from(f.touched()), [4]);
   t.is(f.hits[4], 1);
 });
+
+test('context-switch features mark their slots (switchSlots), other features do not', (t) => {
+  const serial = toyFeatures(preempt(), 2);
+  const sw = (f: FeatureMap): number => f.switchSlots.reduce((n, x) => n + x, 0);
+  // Serial: the second thread starts after the first finished; that one switch is marked.
+  const racy = toyFeatures(preempt({ step: 1, thread: 1 }, { step: 3, thread: 0 }), 2);
+  t.true(sw(racy) > sw(serial), `${sw(racy)} marked slots with preemptions, ${sw(serial)} without`);
+  for (let i = 0; i < racy.switchSlots.length; i++) if (racy.switchSlots[i] === 1) t.true(racy.hits[i]! > 0);
+  t.true(racy.count() > sw(racy), 'code and conflict features are not marked');
+  // The marks outlive clear(): they say which slots switch features use, across executions.
+  racy.clear();
+  t.true(sw(racy) > 0);
+});
