@@ -15,7 +15,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { DEFAULT_FUZZ_OPTIONS, type FuzzOptions, INPUT_KINDS, type InputKind, STRATEGIES, type Strategy } from '../src/fuzz/engine';
-import { type Race, type Trial, median, raceTrials, trialWithOptions } from './fuzz-bench';
+import { type Race, type Trial, median, raceTrials, toolOptions, trialWithOptions } from './fuzz-bench';
 import { type MedianRatio, describeRatio, medianRatio } from './median-ratio';
 
 /** The engine options a variant may set: the ones that change the search, none that change where output goes. */
@@ -100,7 +100,7 @@ export interface CompareResult {
  */
 export async function compareVariants(races: readonly Race[], variants: readonly Variant[], seeds: readonly number[], cap: number,
   log: (s: string) => void = console.log,
-  run: (race: Race, v: Variant, seed: number) => Trial = (race, v, seed) => trialWithOptions(race, { strategy: 'bytes', feedback: true, ...v.opts }, seed, cap)): Promise<CompareResult> {
+  run: (race: Race, v: Variant, seed: number) => Trial = (race, v, seed) => trialWithOptions(race, { ...toolOptions('mmufuzz'), ...v.opts }, seed, cap)): Promise<CompareResult> {
   const all = [DEFAULT_VARIANT, ...variants];
   const names = all.map((_, i) => `${i}`);
   const rows: CompareResult['races'][number][] = [];

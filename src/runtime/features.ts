@@ -36,7 +36,10 @@ export class FeatureMap {
   /**
    * Slots that a context-switch feature has hit, in any execution so far
    * (a slot another kind also hits is marked too: collisions are rare).
-   * The engine can leave them out of an entry's rarity score.
+   * The engine can leave them out of an entry's rarity score. Switches in a
+   * set-up prelude, whose features a restored execution adds by slot
+   * (hitSlot), are not marked; every execution of that set-up hits them, so
+   * their rarity is negligible either way.
    */
   readonly switchSlots: Uint8Array;
   /**
