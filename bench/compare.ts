@@ -14,12 +14,12 @@
  * values of the wrong type, are refused.
  */
 import { InvalidArgumentError } from 'commander';
-import { DEFAULT_FUZZ_OPTIONS, type FuzzOptions, INPUT_KINDS, type InputKind, STRATEGIES, type Strategy } from '../src/fuzz/engine';
+import { DEFAULT_FUZZ_OPTIONS, type FuzzOptions, INPUT_KINDS, type InputKind, POWER_SCHEDULES, type PowerSchedule, STRATEGIES, type Strategy } from '../src/fuzz/engine';
 import { type Race, type Trial, median, raceTrials, toolOptions, trialWithOptions } from './fuzz-bench';
 import { type MedianRatio, describeRatio, medianRatio } from './median-ratio';
 
 /** The engine options a variant may set: the ones that change the search, none that change where output goes. */
-export const VARIANT_KEYS = ['inputShares', 'schedulePrior', 'adaptSchedules', 'extendTries', 'extendShare', 'switchRarity', 'strategy', 'feedback'] as const;
+export const VARIANT_KEYS = ['inputShares', 'schedulePrior', 'adaptSchedules', 'extendTries', 'extendShare', 'switchRarity', 'strategy', 'feedback', 'powerSchedule'] as const;
 type VariantKey = (typeof VARIANT_KEYS)[number];
 
 export interface Variant {
@@ -74,6 +74,9 @@ export function parseVariant(text: string): Variant {
     } else if (k === 'strategy') {
       if (!(STRATEGIES as readonly unknown[]).includes(value)) throw new InvalidArgumentError(`strategy: expected one of ${STRATEGIES.join(', ')}`);
       opts[k] = value as Strategy;
+    } else if (k === 'powerSchedule') {
+      if (!(POWER_SCHEDULES as readonly unknown[]).includes(value)) throw new InvalidArgumentError(`powerSchedule: expected one of ${POWER_SCHEDULES.join(', ')}`);
+      opts[k] = value as PowerSchedule;
     } else if (k === 'adaptSchedules' || k === 'feedback') {
       if (typeof value !== 'boolean') throw new InvalidArgumentError(`${k}: expected true or false`);
       opts[k] = value;

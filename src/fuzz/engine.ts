@@ -20,8 +20,20 @@ import { type DecisionSpan, Mutator, RANDOM_RATES } from './mutate';
 import { type DirectPlan, directPlanOf } from './direct-plan';
 import { type Scenario, scenarioSource } from './scenario';
 import { ScheduleArms } from './schedule-arms';
+import { Entropic, type LocalIncidence } from './entropic';
+import { WeightTree } from './weight-tree';
 
 export type Strategy = 'bytes' | 'random' | 'pct';
+
+/**
+ * How corpus entries are weighted for picking: by the rarity of their
+ * features (the default); by the entropic power schedule (entropic.ts: what
+ * their children have hit of the rare set); or by both, rarity scaled by
+ * the entry's entropic energy over a new entry's ('hybrid': a new entry
+ * weighs what rarity gives it, and its weight then follows its children).
+ */
+export type PowerSchedule = 'rarity' | 'entropic' | 'hybrid';
+export const POWER_SCHEDULES: readonly PowerSchedule[] = ['rarity', 'entropic', 'hybrid'];
 
 /** Why a run stopped. */
 export type Stop = 'time' | 'runs' | 'crash' | 'signal';
@@ -82,6 +94,8 @@ export const SCHEDULE_PRIOR: readonly number[] = [0.04, 0.08, 0.2, 0.2, 0.06, 0.
  */
 const REWEIGH_EVERY = 1000;
 const REWEIGH_PER_ENTRY = 4;
+/** With the entropic schedule: executions between full recomputations of the weights while the rare set changes. */
+const ENTROPIC_REWEIGH = 100;
 export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
 
 /** Every option of a fuzz run, with defaults in DEFAULT_FUZZ_OPTIONS; the CLI maps flags onto it. */
@@ -132,6 +146,8 @@ export interface FuzzOptions {
   extendShare: number;
   /** How much a context-switch feature counts in an entry's rarity score, against 1 for any other (1: like the rest; 0: not at all). */
   switchRarity: number;
+  /** How corpus entries are weighted (PowerSchedule): 'rarity', 'entropic' or 'hybrid'. */
+  powerSchedule: PowerSchedule;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -154,6 +170,7 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   extendTries: 4,
   extendShare: 0.2,
   switchRarity: 1,
+  powerSchedule: 'rarity',
 };
 
 export interface FoundCrash {
@@ -186,6 +203,12 @@ interface Entry {
   readonly slots: Uint32Array;
   /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged). */
   readonly plan: DirectPlan | null;
+  /** What its children hit of the rare set (the entropic and hybrid power schedules only). */
+  readonly local: LocalIncidence | null;
+  /** Its index in the corpus. */
+  readonly index: number;
+  /** 1 + the rarity of the feature slots it hit (recomputed at reweighs, as slotFreq grows). */
+  rarity: number;
   weight: number;
 }
 
@@ -246,6 +269,12 @@ export class Fuzzer {
    * most runs make far fewer decisions (session 10).
    */
   private baseline: DecisionSource | null = null;
+  /** The entropic power schedule's state and the entries' weights under it (null with the rarity schedule). */
+  private readonly entropic: Entropic | null;
+  private readonly tree: WeightTree | null;
+  /** The rare set's generation when the tree's weights were last all recomputed, and the executions then. */
+  private treeGeneration = 0;
+  private lastRebuild = 0;
 
   constructor(readonly harness: Harness, readonly cfg: HarnessConfig, opts: Partial<FuzzOptions>, readonly onEvent: (e: FuzzEvent) => void) {
     this.opts = { ...DEFAULT_FUZZ_OPTIONS, ...opts };
@@ -255,6 +284,9 @@ export class Fuzzer {
     // Only the bytes strategy runs the schedules the arms pick (random and PCT replace them).
     this.arms = new ScheduleArms(this.opts.schedulePrior, RANDOM_RATES, this.opts.strategy === 'bytes' && this.opts.feedback && this.opts.adaptSchedules);
     this.directing = this.opts.strategy === 'bytes' && this.opts.feedback && this.opts.inputShares.direct > 0;
+    const entropic = this.opts.feedback && this.opts.powerSchedule !== 'rarity';
+    this.entropic = entropic ? new Entropic(1 << FEATURE_MAP_BITS) : null;
+    this.tree = entropic ? new WeightTree() : null;
     this.store = new CorpusStore(this.opts.corpusDirs);
     this.crashStore = this.opts.crashDir === null ? null : new CrashStore(this.opts.crashDir, harness.name);
   }
@@ -334,6 +366,8 @@ export class Fuzzer {
     const kind = ext !== undefined ? null : this.opts.feedback ? this.inputKind() : 'generate';
     // A conflict-directed schedule needs an entry whose run logged conflicts; without one it is a reschedule.
     const planned = kind === 'direct' ? this.pickPlanned() : null;
+    // The entry the input is made from (its children's features feed the entropic schedule).
+    let from: Entry | null = planned;
     if (ext !== undefined) {
       payload = ext.bytes;
       this.lastMutation = ext.how;
@@ -344,6 +378,7 @@ export class Fuzzer {
       this.lastMutation = m.how;
     } else if (kind === 'mutate' || kind === 'reschedule' || kind === 'direct') {
       const parent = this.pick();
+      from = parent;
       const other = this.corpus.length > 1 && this.rng() < 0.2 ? this.corpus[Math.floor(this.rng() * this.corpus.length)]!.payload : null;
       if (kind !== 'mutate') arm = this.nextArm();
       const m = arm >= 0 ? this.mutator.reschedule(parent.payload, parent.span, this.arms.arms[arm]!) : this.mutator.mutate(parent.payload, other, parent.span);
@@ -354,7 +389,7 @@ export class Fuzzer {
       payload = this.mutator.generate(this.span(), this.arms.arms[arm]!);
       this.lastMutation = this.opts.feedback ? `generated input (${this.describeArm(arm)})` : 'random input';
     }
-    const crashed = this.runOne(payload, true, arm);
+    const crashed = this.runOne(payload, true, arm, from);
     this.housekeeping();
     return crashed && this.opts.stopOnCrash ? 'crash' : null;
   }
@@ -374,7 +409,7 @@ export class Fuzzer {
    * new crash. `arm`: the ScheduleArms kind its schedule came from (-1: none,
    * a mutation or a replay), credited with the outcome.
    */
-  private runOne(payload: Uint8Array, keep: boolean, arm = -1): boolean {
+  private runOne(payload: Uint8Array, keep: boolean, arm = -1, parent: Entry | null = null): boolean {
     const s = decode(this.harness, payload);
     this.fm.clear();
     let outcome: Outcome;
@@ -394,6 +429,10 @@ export class Fuzzer {
     const signature = outcome.failure === null ? null : signatureOf(outcome.failure);
     if (arm >= 0) this.arms.record(arm, signature);
     const fresh = this.coverage.novelty(this.fm, true);
+    if (this.entropic !== null) {
+      this.entropic.observe(this.fm.touched(), parent?.local ?? null);
+      if (parent !== null) this.tree!.set(parent.index, this.weightOf(parent));
+    }
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm);
       for (const sl of slots) this.slotFreq[sl]!++;
@@ -526,23 +565,45 @@ export class Fuzzer {
   }
 
   private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, plan: DirectPlan | null): void {
-    const e: Entry = { payload, steps, span, slots, plan, weight: 0 };
+    const e: Entry = { payload, steps, span, slots, plan, local: this.entropic?.newLocal() ?? null, index: this.corpus.length, rarity: 0, weight: 0 };
     if (plan !== null) this.planned++;
+    e.rarity = this.rarityOf(e);
     e.weight = this.weightOf(e);
     this.corpus.push(e);
-    this.totalWeight += e.weight;
-    this.cumWeight.push(this.totalWeight);
+    if (this.tree !== null) {
+      this.tree.push(e.weight);
+    } else {
+      this.totalWeight += e.weight;
+      this.cumWeight.push(this.totalWeight);
+    }
     this.corpusBytes += payload.length;
     this.weightsStale = true;
   }
 
-  /** Rare features count more; large and slow inputs less. */
+  /**
+   * Rare features count more (or, with the entropic schedule, an entry
+   * whose children still hit varied rare features); large and slow inputs
+   * less.
+   */
   private weightOf(e: Entry): number {
+    const size = 1 + e.payload.length / 64;
+    const time = 1 + e.steps / 2000;
+    const en = this.entropic;
+    if (en === null) return e.rarity / size / time;
+    const energy = en.weight(e.local!, this.corpus.length);
+    if (this.opts.powerSchedule !== 'hybrid') return energy / size / time;
+    // A new entry's energy is ln(rare + 1): the factor starts at 1.
+    const fresh = Math.log(en.rareCount + 1);
+    return (fresh > 0 ? (e.rarity * energy) / fresh : e.rarity) / size / time;
+  }
+
+  /** 1 + the rarity of an entry's slots: each adds 1 / the number of entries that hit it (switchRarity for a context-switch slot). */
+  private rarityOf(e: Entry): number {
     let rare = 0;
     const sw = this.fm.switchSlots;
     const k = this.opts.switchRarity;
     for (const sl of e.slots) rare += (sw[sl] === 1 ? k : 1) / this.slotFreq[sl]!;
-    return (1 + rare) / (1 + e.payload.length / 64) / (1 + e.steps / 2000);
+    return 1 + rare;
   }
 
   /** A weighted pick among the entries with a DirectPlan (a few tries), or null. */
@@ -557,10 +618,12 @@ export class Fuzzer {
 
   /** Weighted pick over the corpus. */
   private pick(): Entry {
+    if (this.tree !== null) return this.pickEntropic(this.tree);
     if (this.weightsStale && this.execs - this.lastReweigh >= Math.max(REWEIGH_EVERY, REWEIGH_PER_ENTRY * this.corpus.length)) {
       this.totalWeight = 0;
       for (let i = 0; i < this.corpus.length; i++) {
         const e = this.corpus[i]!;
+        e.rarity = this.rarityOf(e);
         e.weight = this.weightOf(e);
         this.totalWeight += e.weight;
         this.cumWeight[i] = this.totalWeight;
@@ -582,6 +645,32 @@ export class Fuzzer {
   }
 
   /**
+   * The entropic schedule's pick. A parent's weight follows each of its
+   * children; every weight moves when the rare set changes (and with the
+   * corpus average of children), so all are recomputed then, at most every
+   * ENTROPIC_REWEIGH executions, and at least every REWEIGH_EVERY.
+   */
+  private pickEntropic(tree: WeightTree): Entry {
+    const e = this.entropic!;
+    const since = this.execs - this.lastRebuild;
+    if ((e.generation !== this.treeGeneration && since >= ENTROPIC_REWEIGH) || since >= REWEIGH_EVERY) {
+      // Rarity reads every slot of every entry: at the rarity schedule's pace.
+      const rarity = this.opts.powerSchedule === 'hybrid' && this.execs - this.lastReweigh >= Math.max(REWEIGH_EVERY, REWEIGH_PER_ENTRY * this.corpus.length);
+      if (rarity) this.lastReweigh = this.execs;
+      tree.rebuild((i) => {
+        const entry = this.corpus[i]!;
+        if (rarity) entry.rarity = this.rarityOf(entry);
+        return this.weightOf(entry);
+      });
+      this.treeGeneration = e.generation;
+      this.lastRebuild = this.execs;
+    }
+    const total = tree.total();
+    if (!(total > 0)) return this.corpus[Math.floor(this.rng() * this.corpus.length)]!;
+    return this.corpus[tree.find(this.rng() * total)]!;
+  }
+
+  /**
    * The kind of the next new schedule. The random and PCT baselines replace
    * the schedule, so they always take the first kind: their programs then
    * do not depend on the engine's schedule prior.
@@ -593,6 +682,15 @@ export class Fuzzer {
   private describeArm(i: number): string {
     const a = this.arms.arms[i]!;
     return a.shape === 'random-switches' ? `random switches at ${a.rate}/256` : a.shape === 'preemptions' ? 'preemptions' : 'PCT priorities (depth 3)';
+  }
+
+  /**
+   * Each corpus entry's current pick weight and, under the entropic and
+   * hybrid schedules, its children executed so far (0 otherwise): for
+   * reports and tests.
+   */
+  corpusWeights(): { weight: number; children: number }[] {
+    return this.corpus.map((e) => ({ weight: this.tree !== null ? this.tree.weight(e.index) : e.weight, children: e.local?.children ?? 0 }));
   }
 
   /** The current share of each kind of new schedule (ScheduleArms), for reports and tests. */

@@ -20,6 +20,7 @@ test('parseVariant: engine options as JSON; partial input shares keep the other 
   t.deepEqual(parseVariant(JSON.stringify({ schedulePrior: prior, strategy: 'pct', feedback: false })).opts, { schedulePrior: prior, strategy: 'pct', feedback: false });
   t.deepEqual(parseVariant('{}').opts, {});
   t.deepEqual(parseVariant('{"switchRarity": 0.25}').opts, { switchRarity: 0.25 });
+  t.deepEqual(parseVariant('{"powerSchedule": "hybrid"}').opts, { powerSchedule: 'hybrid' });
 });
 
 test('parseVariant refuses what is not a variant, naming what is wrong', (t) => {
@@ -38,6 +39,7 @@ test('parseVariant refuses what is not a variant, naming what is wrong', (t) => 
     ['{"inputShares": 1}', /inputShares: expected an object/],
     ['{"schedulePrior": [1, 2]}', /schedulePrior: expected an array of \d+ weights/],
     ['{"strategy": "dfs"}', /strategy: expected one of bytes, random, pct/],
+    ['{"powerSchedule": "fast"}', /powerSchedule: expected one of rarity, entropic, hybrid/],
   ];
   for (const [text, why] of bad) t.throws(() => parseVariant(text), { message: why }, text);
 });

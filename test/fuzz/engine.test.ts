@@ -400,17 +400,51 @@ test('PCT schedules as inputs: with only the PCT kind, fuzzing tdp-roots finds s
   }
 });
 
-test('switchRarity: context-switch features count less in corpus weights, changing which entries are picked; 1 is the default', (t) => {
+/** The new-coverage events of 400 executions on seed 000's harness (seed 5) under `opts`: which entries a run keeps, and when. */
+function newEventsOnUnsync(opts: Partial<FuzzOptions>): string[] {
   const h = findHarness('unsync')!;
-  const cfg = h.configure(['tdp-unsync-lock'], []);
-  const trace = (opts: Partial<FuzzOptions>): string[] => {
-    const seen: string[] = [];
-    new Fuzzer(h, cfg, { seed: 5, runs: 400, ...opts }, (e: FuzzEvent) => {
-      if (e.event === 'new') seen.push(`${e.execs}:${e.corp}:${e.ft}`);
-    }).run();
-    return seen;
-  };
+  const seen: string[] = [];
+  new Fuzzer(h, h.configure(['tdp-unsync-lock'], []), { seed: 5, runs: 400, ...opts }, (e: FuzzEvent) => {
+    if (e.event === 'new') seen.push(`${e.execs}:${e.corp}:${e.ft}`);
+  }).run();
+  return seen;
+}
+
+test('switchRarity: context-switch features count less in corpus weights, changing which entries are picked; 1 is the default', (t) => {
+  const trace = newEventsOnUnsync;
   const base = trace({});
   t.deepEqual(trace({ switchRarity: 1 }), base);
   t.notDeepEqual(trace({ switchRarity: 0 }), base);
+});
+
+test('entropic and hybrid power schedules: deterministic, they find the planted race, and they change the run', (t) => {
+  const cfg = toy.configure([], []);
+  for (const powerSchedule of ['entropic', 'hybrid'] as const) {
+    const a = fuzz(toy, cfg, { runs: 3000, seed: 1, powerSchedule });
+    t.deepEqual(a.done.crashes.map((c) => c.signature), [LOST_UPDATE], powerSchedule);
+    t.deepEqual(fuzz(toy, cfg, { runs: 3000, seed: 1, powerSchedule }).events, a.events, powerSchedule);
+  }
+  const trace = newEventsOnUnsync;
+  const base = trace({});
+  t.deepEqual(trace({ powerSchedule: 'rarity' }), base);
+  t.notDeepEqual(trace({ powerSchedule: 'entropic' }), base);
+  t.notDeepEqual(trace({ powerSchedule: 'hybrid' }), base);
+});
+
+test('entropic schedule: each execution of an input made from an entry counts as that entry\'s child, and weights follow', (t) => {
+  const runs = 6000;
+  const fz = new Fuzzer(toy, toy.configure([], []), { seed: 2, runs, powerSchedule: 'entropic' }, () => {});
+  fz.run();
+  const w = fz.corpusWeights();
+  t.true(w.length >= 3);
+  // Mutated, rescheduled and directed inputs (two thirds of them by INPUT_SHARES) have a parent; generated ones and extensions do not.
+  const children = w.reduce((n, x) => n + x.children, 0);
+  t.true(children > 0.5 * runs && children < runs, `${children} children in ${runs} runs`);
+  t.true(w.every((x) => Number.isFinite(x.weight) && x.weight >= 0));
+  t.true(new Set(w.map((x) => x.weight.toFixed(9))).size > 1, 'weights differ between entries');
+  // The rarity schedule counts no children.
+  const h = findHarness('unsync')!;
+  const r = new Fuzzer(h, h.configure([], []), { seed: 2, runs: 500 }, () => {});
+  r.run();
+  t.true(r.corpusWeights().every((x) => x.children === 0 && x.weight > 0));
 });
