@@ -42,8 +42,8 @@ export function writableDir(dir: string, what: string): void {
   }
 }
 
-function statusLine(e: Extract<FuzzEvent, { event: 'new' | 'status' }>): string {
-  const tag = e.event === 'new' ? 'NEW ' : 'pulse';
+function statusLine(e: Extract<FuzzEvent, { event: 'new' | 'reduce' | 'status' }>): string {
+  const tag = e.event === 'new' ? 'NEW ' : e.event === 'reduce' ? 'REDUCE' : 'pulse';
   return `#${e.execs}\t${tag}\tcov: ${e.cov} ft: ${e.ft} corp: ${e.corp}/${e.bytes}b exec/s: ${e.exec_s} crashes: ${e.crashes}`;
 }
 
@@ -59,6 +59,7 @@ export function printer(json: boolean, out: (s: string) => void, err: (s: string
         err(`INFO: fuzzing harness ${e.harness} (strategy ${e.strategy}, seed ${e.seed}); ${e.off.length === 0 ? 'all switches on' : `off: ${e.off.join(', ')}`}${e.variants.length > 0 ? `; variants: ${e.variants.join(', ')}` : ''}; ${e.corpus} corpus inputs`);
         break;
       case 'new':
+      case 'reduce':
       case 'status':
         err(statusLine(e));
         break;
@@ -159,7 +160,7 @@ async function runWorkers(harnessName: string, dirs: string[], o: FuzzCliOptions
       }
       if (o.json) out(JSON.stringify({ ...e, worker: i }));
       else if (e.event === 'crash' && !e.duplicate) err(`[worker ${i}] #${e.execs}\tCRASH\t${e.signature}${e.file === null ? '' : `\n\tsaved: ${e.file}`}`);
-      else if (e.event === 'status' || e.event === 'new') err(`[worker ${i}] ${statusLine(e)}`);
+      else if (e.event === 'status' || e.event === 'new' || e.event === 'reduce') err(`[worker ${i}] ${statusLine(e)}`);
     });
     return new Promise<number>((res) => child.on('close', (code) => res(code ?? 1)));
   });

@@ -11,7 +11,8 @@ export function bucketOf(hits: number): number {
   return 8;
 }
 
-const BUCKETS = new Uint8Array(256);
+/** bucketOf for every 8-bit hit count. */
+export const BUCKETS = new Uint8Array(256);
 for (let i = 0; i < 256; i++) BUCKETS[i] = bucketOf(i);
 
 /**
@@ -30,8 +31,12 @@ export class GlobalCoverage {
     this.max = new Uint8Array(size);
   }
 
-  /** Count of (slot, bucket) pairs in `fm` that are new; merges them when `commit`. */
-  novelty(fm: FeatureMap, commit: boolean): number {
+  /**
+   * Count of (slot, bucket) pairs in `fm` that are new; merges them when
+   * `commit`. `out`, when given, gets the slots that are new (emptied first).
+   */
+  novelty(fm: FeatureMap, commit: boolean, out: number[] | null = null): number {
+    if (out !== null) out.length = 0;
     const hits = fm.hits;
     const max = this.max;
     const touched = fm.touched();
@@ -43,6 +48,7 @@ export class GlobalCoverage {
       const m = max[i]!;
       if (b > m) {
         fresh++;
+        if (out !== null) out.push(i);
         if (commit) {
           if (m === 0) this.slots++;
           this.features += b - m;

@@ -14,7 +14,7 @@ import { PctSource, RandomWalkSource, decodePreemptions, encodePreemptions, form
 import { decode, encode } from './codec';
 import { CorpusStore } from './corpus-store';
 import { type CrashSidecar, CrashStore } from './crash-store';
-import { GlobalCoverage } from './coverage';
+import { BUCKETS, GlobalCoverage } from './coverage';
 import { type Harness, type HarnessConfig, describeProgram } from './harness';
 import { type DecisionSpan, Mutator, RANDOM_RATES } from './mutate';
 import { type DirectPlan, directPlanOf } from './direct-plan';
@@ -148,6 +148,12 @@ export interface FuzzOptions {
   switchRarity: number;
   /** How corpus entries are weighted (PowerSchedule): 'rarity', 'entropic' or 'hybrid'. */
   powerSchedule: PowerSchedule;
+  /**
+   * libFuzzer's -reduce_inputs: a child that reaches every feature its
+   * parent entry was kept for, in fewer steps, takes the entry's place
+   * (see Fuzzer.reduce).
+   */
+  reduceInputs: boolean;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -171,6 +177,7 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   extendShare: 0.2,
   switchRarity: 1,
   powerSchedule: 'rarity',
+  reduceInputs: false,
 };
 
 export interface FoundCrash {
@@ -186,6 +193,8 @@ export interface FoundCrash {
 export type FuzzEvent =
   | { event: 'start'; harness: string; strategy: Strategy; seed: number; corpus: number; off: readonly string[]; variants: readonly string[] }
   | { event: 'new'; execs: number; seconds: number; cov: number; ft: number; corp: number; bytes: number; exec_s: number; crashes: number }
+  /** An entry replaced by a cheaper child that reaches the features it was kept for (reduceInputs; libFuzzer's REDUCE). */
+  | { event: 'reduce'; execs: number; seconds: number; cov: number; ft: number; corp: number; bytes: number; exec_s: number; crashes: number }
   | { event: 'status'; execs: number; seconds: number; cov: number; ft: number; corp: number; bytes: number; exec_s: number; crashes: number }
   | { event: 'crash'; signature: string; file: string | null; execs: number; seconds: number; duplicate: boolean }
   | { event: 'minimized'; signature: string; file: string; ops: number; preemptions: number; steps: number }
@@ -195,14 +204,18 @@ export type FuzzEvent =
     /** The final share of each kind of new schedule (ScheduleArms): which schedules broke this harness; empty when not steered (no feedback, or adaptSchedules off). */
     schedules: { schedule: string; share: number }[] };
 
+/** A corpus entry; its input and what its run gave change only when a cheaper child replaces it (Fuzzer.reduce). */
 interface Entry {
-  readonly payload: Uint8Array;
-  readonly steps: number;
+  payload: Uint8Array;
+  steps: number;
   /** Where its run made real scheduling decisions. */
-  readonly span: DecisionSpan;
-  readonly slots: Uint32Array;
+  span: DecisionSpan;
+  slots: Uint32Array;
   /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged). */
-  readonly plan: DirectPlan | null;
+  plan: DirectPlan | null;
+  /** The slots that were new when it was kept, and their buckets then: the features it is kept for (libFuzzer's unique features). */
+  readonly novel: Uint32Array;
+  readonly novelBuckets: Uint8Array;
   /** What its children hit of the rare set (the entropic and hybrid power schedules only). */
   readonly local: LocalIncidence | null;
   /** Its index in the corpus. */
@@ -229,6 +242,10 @@ export class Fuzzer {
   /** The kinds of new schedules, steered by failures (feedback runs only). */
   private readonly arms: ScheduleArms;
   private readonly coverage = new GlobalCoverage(1 << FEATURE_MAP_BITS);
+  /** The slots the last execution reached a new bucket in. */
+  private readonly novelSlots: number[] = [];
+  /** Entries replaced by a cheaper child (reduceInputs). */
+  reduced = 0;
   private readonly fm = new FeatureMap();
   private readonly corpus: Entry[] = [];
   private readonly slotFreq = new Uint32Array(1 << FEATURE_MAP_BITS);
@@ -428,7 +445,7 @@ export class Fuzzer {
     // Computed once: the arms, the extensions and the crash store all use it.
     const signature = outcome.failure === null ? null : signatureOf(outcome.failure);
     if (arm >= 0) this.arms.record(arm, signature);
-    const fresh = this.coverage.novelty(this.fm, true);
+    const fresh = this.coverage.novelty(this.fm, true, this.novelSlots);
     if (this.entropic !== null) {
       this.entropic.observe(this.fm.touched(), parent?.local ?? null);
       if (parent !== null) this.tree!.set(parent.index, this.weightOf(parent));
@@ -440,6 +457,8 @@ export class Fuzzer {
       // The store names inputs by hash only to write them; an in-memory run (no directory) skips it.
       if (keep && this.store.dirs.length > 0) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
+    } else if (parent !== null && this.opts.reduceInputs && outcome.steps < parent.steps && this.holdsNovel(parent)) {
+      this.reduce(parent, payload, outcome);
     }
     if (outcome.failure === null || signature === null) return false;
     if (outcome.failure.step < 0) this.queueExtensions(payload, signature);
@@ -565,7 +584,11 @@ export class Fuzzer {
   }
 
   private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, plan: DirectPlan | null): void {
-    const e: Entry = { payload, steps, span, slots, plan, local: this.entropic?.newLocal() ?? null, index: this.corpus.length, rarity: 0, weight: 0 };
+    const novel = Uint32Array.from(this.novelSlots);
+    const novelBuckets = Uint8Array.from(novel, (sl) => BUCKETS[this.fm.hits[sl]!]!);
+    const e: Entry = {
+      payload, steps, span, slots, plan, novel, novelBuckets, local: this.entropic?.newLocal() ?? null, index: this.corpus.length, rarity: 0, weight: 0,
+    };
     if (plan !== null) this.planned++;
     e.rarity = this.rarityOf(e);
     e.weight = this.weightOf(e);
@@ -578,6 +601,42 @@ export class Fuzzer {
     }
     this.corpusBytes += payload.length;
     this.weightsStale = true;
+  }
+
+  /** True when the last execution reached every feature `e` was kept for: each of its new slots, in the same bucket. */
+  private holdsNovel(e: Entry): boolean {
+    const hits = this.fm.hits;
+    const novel = e.novel;
+    if (novel.length === 0) return false;
+    for (let k = 0; k < novel.length; k++) if (BUCKETS[hits[novel[k]!]!] !== e.novelBuckets[k]) return false;
+    return true;
+  }
+
+  /**
+   * libFuzzer's -reduce_inputs: the last execution, a child of `e` that
+   * added no feature but reached every one `e` was kept for in fewer steps,
+   * takes `e`'s place — its input, steps, slots and plan. Every later child
+   * of the entry then costs less. Its weight follows at the next reweigh
+   * (at once under the entropic schedules). The replaced input stays in the
+   * corpus directory (a resumed run replays both).
+   */
+  private reduce(e: Entry, payload: Uint8Array, outcome: Outcome): void {
+    const slots = GlobalCoverage.hitSlots(this.fm);
+    for (const sl of e.slots) this.slotFreq[sl]!--;
+    for (const sl of slots) this.slotFreq[sl]!++;
+    this.corpusBytes += payload.length - e.payload.length;
+    const plan = this.directing ? directPlanOf(outcome) : null;
+    this.planned += (plan !== null ? 1 : 0) - (e.plan !== null ? 1 : 0);
+    e.payload = payload;
+    e.steps = outcome.steps;
+    e.span = this.spanOf(outcome);
+    e.slots = slots;
+    e.plan = plan;
+    this.weightsStale = true;
+    if (this.tree !== null) this.tree.set(e.index, this.weightOf(e));
+    if (this.store.dirs.length > 0) this.store.add(payload);
+    this.reduced++;
+    this.onEvent({ event: 'reduce', ...this.stats() });
   }
 
   /**
@@ -685,12 +744,16 @@ export class Fuzzer {
   }
 
   /**
-   * Each corpus entry's current pick weight and, under the entropic and
-   * hybrid schedules, its children executed so far (0 otherwise): for
-   * reports and tests.
+   * Each corpus entry: its input, the steps its run took, the slots it was
+   * kept for (and their buckets), its current pick weight and, under the
+   * entropic and hybrid schedules, its children executed so far (0
+   * otherwise): for reports and tests.
    */
-  corpusWeights(): { weight: number; children: number }[] {
-    return this.corpus.map((e) => ({ weight: this.tree !== null ? this.tree.weight(e.index) : e.weight, children: e.local?.children ?? 0 }));
+  corpusStats(): { payload: Uint8Array; steps: number; novel: readonly number[]; novelBuckets: readonly number[]; weight: number; children: number }[] {
+    return this.corpus.map((e) => ({
+      payload: e.payload, steps: e.steps, novel: Array.from(e.novel), novelBuckets: Array.from(e.novelBuckets),
+      weight: this.tree !== null ? this.tree.weight(e.index) : e.weight, children: e.local?.children ?? 0,
+    }));
   }
 
   /** The current share of each kind of new schedule (ScheduleArms), for reports and tests. */

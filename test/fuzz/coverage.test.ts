@@ -97,3 +97,15 @@ test('FeatureMap.hit saturates at 255 (the top bucket)', (t) => {
   t.is(g.novelty(fm, true), 1);
   t.is(g.max[3], 8);
 });
+
+test('novelty lists the new slots when asked: a new slot or a higher bucket, not a same-bucket repeat', (t) => {
+  const g = new GlobalCoverage(16);
+  const out: number[] = [99];
+  t.is(g.novelty(map({ 1: 1, 4: 5 }), true, out), 2);
+  t.deepEqual(out.sort(), [1, 4]);
+  // Slot 1 rises to bucket 2, slot 4 stays in bucket 4 (4-7), slot 7 is new.
+  t.is(g.novelty(map({ 1: 2, 4: 6, 7: 1 }), true, out), 2);
+  t.deepEqual(out.sort(), [1, 7]);
+  t.is(g.novelty(map({ 1: 2 }), true, out), 0);
+  t.deepEqual(out, []);
+});

@@ -12,12 +12,14 @@ import { join } from 'node:path';
 import { Counter, counterInc, runToyCounter } from '../../harnesses/toy-counter';
 import { findHarness } from '../../harnesses';
 import { decode, stripHeader } from '../../src/fuzz/codec';
+import { bucketOf } from '../../src/fuzz/coverage';
+import { printer } from '../../src/cli/fuzz-command';
 import { type FuzzEvent, type FuzzOptions, Fuzzer, INPUT_KINDS, INPUT_SHARES, SCHEDULE_PRIOR } from '../../src/fuzz/engine';
 import { PctSource, decodePreemptions } from '../../src/strategies';
 import { scenarioSource } from '../../src/fuzz/scenario';
 import type { Harness, HarnessConfig } from '../../src/fuzz/harness';
 import type { Scenario } from '../../src/fuzz/scenario';
-import { Execution, type ExecutionOptions, type Outcome, type SimThread, type Step, signatureSlug } from '../../src/runtime';
+import { Execution, type ExecutionOptions, FeatureMap, type Outcome, type SimThread, type Step, signatureSlug } from '../../src/runtime';
 import type { DecisionSource } from '../../src/runtime/decision-source';
 
 const LOST_UPDATE = 'INVARIANT lost-update: counter increments lost';
@@ -435,7 +437,7 @@ test('entropic schedule: each execution of an input made from an entry counts as
   const runs = 6000;
   const fz = new Fuzzer(toy, toy.configure([], []), { seed: 2, runs, powerSchedule: 'entropic' }, () => {});
   fz.run();
-  const w = fz.corpusWeights();
+  const w = fz.corpusStats();
   t.true(w.length >= 3);
   // Mutated, rescheduled and directed inputs (two thirds of them by INPUT_SHARES) have a parent; generated ones and extensions do not.
   const children = w.reduce((n, x) => n + x.children, 0);
@@ -446,5 +448,60 @@ test('entropic schedule: each execution of an input made from an entry counts as
   const h = findHarness('unsync')!;
   const r = new Fuzzer(h, h.configure([], []), { seed: 2, runs: 500 }, () => {});
   r.run();
-  t.true(r.corpusWeights().every((x) => x.children === 0 && x.weight > 0));
+  t.true(r.corpusStats().every((x) => x.children === 0 && x.weight > 0));
+});
+
+test('reduceInputs: a child that reaches every feature its parent was kept for, in fewer steps, takes its place; off by default', (t) => {
+  const h = findHarness('unsync')!;
+  const cfg = h.configure(['tdp-unsync-lock'], []);
+  const run = (opts: Partial<FuzzOptions>): { fz: Fuzzer; events: FuzzEvent[] } => {
+    const events: FuzzEvent[] = [];
+    const fz = new Fuzzer(h, cfg, { seed: 3, runs: 3000, ...opts }, (e) => events.push(e));
+    fz.run();
+    return { fz, events };
+  };
+  const off = run({});
+  t.false(off.events.some((e) => e.event === 'reduce'));
+  t.is(off.fz.reduced, 0);
+  const on = run({ reduceInputs: true });
+  const reduces = on.events.filter((e) => e.event === 'reduce');
+  t.true(reduces.length > 0);
+  t.is(on.fz.reduced, reduces.length);
+  t.deepEqual(run({ reduceInputs: true }).events, on.events, 'deterministic');
+  // A replacement keeps the corpus size: every entry came from a 'new' event (or the start's empty input).
+  const news = on.events.filter((e) => e.event === 'new').length;
+  const stats = on.fz.corpusStats();
+  t.true(stats.length === news || stats.length === news + 1);
+  // Every entry, replaced or not, still reaches each feature it was kept for when replayed.
+  const fm = new FeatureMap();
+  for (const e of stats) {
+    if (e.novel.length === 0) continue;
+    const s = decode(h, e.payload);
+    fm.clear();
+    const o = h.execute(s, cfg, scenarioSource(s), { features: fm, conflictLog: true });
+    t.is(o.steps, e.steps);
+    const buckets = e.novel.map((sl) => bucketOf(fm.hits[sl]!));
+    if (JSON.stringify(buckets) !== JSON.stringify(e.novelBuckets)) return t.fail(`an entry no longer reaches the features it was kept for: ${JSON.stringify(buckets)} vs ${JSON.stringify(e.novelBuckets)}`);
+  }
+});
+
+test('reduceInputs: the replacing input is written to the corpus directory, and the CLI prints REDUCE lines', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mmufuzz-reduce-'));
+  try {
+    const events: FuzzEvent[] = [];
+    const h = findHarness('unsync')!;
+    new Fuzzer(h, h.configure([], []), { seed: 1, runs: 1500, reduceInputs: true, corpusDirs: [dir] }, (e) => events.push(e)).run();
+    const reduces = events.filter((e) => e.event === 'reduce').length;
+    const news = events.filter((e) => e.event === 'new').length;
+    t.true(reduces > 0);
+    const files = readdirSync(dir).filter((f) => !f.startsWith('.'));
+    // Content-addressed: at most one file per kept or replacing input, and more than the kept ones alone.
+    t.true(files.length > news - 1 && files.length <= news + reduces, `${files.length} files, ${news} new, ${reduces} reduced`);
+    const lines: string[] = [];
+    const print = printer(false, () => {}, (s) => lines.push(s));
+    for (const e of events) print(e);
+    t.true(lines.some((l) => /^#\d+\tREDUCE\tcov: \d+ ft: \d+ corp: /.test(l)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
