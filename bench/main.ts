@@ -10,6 +10,9 @@
  * `sweep` (not in the default): every document switch, both sides, on its
  * harness and on mmu, `--minutes M` each (10; 0.05 with --quick), `--jobs N`
  * cells at a time.
+ * `kinds` (not in the default): each race's hits per 100k generated
+ * executions for every kind of new schedule and the two baselines, `--seeds
+ * N` (5; 1 with --quick) x 4000 executions (500) each (bench/kind-rates.ts).
  * `compare` (not in the default): the default engine against each
  * `--variant JSON` (engine options) on the races, interleaved, with the
  * ratio of medians and its interval (bench/compare.ts).
@@ -21,10 +24,11 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEEP_TARGETS, DEFAULT_TOOLS, RACES, TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench, selectRaces } from './fuzz-bench';
 import { compareVariants, parseVariant, type Variant } from './compare';
 import { hitRates } from './hit-rate';
+import { kindRates } from './kind-rates';
 import { sweep, sweepCells } from './sweep';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
-const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate', 'sweep', 'compare'] as const;
+const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate', 'kinds', 'sweep', 'compare'] as const;
 
 interface BenchOptions {
   quick: boolean;
@@ -89,6 +93,12 @@ async function runSuites(names: string[], o: BenchOptions): Promise<number> {
       const inProcess = tools.filter((t): t is Exclude<Tool, 'jsfuzz'> => t !== 'jsfuzz');
       results.hitrate = hitRates(seeds, runs, inProcess, console.log, selectRaces(o.races));
     }
+    if (s === 'kinds') {
+      const seeds = o.seeds ?? (quick ? 1 : 5);
+      const runs = quick ? 500 : 4000;
+      console.log(`kinds: target hits per 100k generated executions by kind of schedule (no feedback), ${seeds} seeds x ${runs} executions each`);
+      results.kinds = kindRates(selectRaces(o.races), seeds, runs);
+    }
     if (s === 'compare') {
       if (o.variant.length === 0) {
         console.error('bench: compare needs at least one --variant (a JSON object of engine options)');
@@ -129,9 +139,9 @@ async function main(argv: string[]): Promise<number> {
     .option('--quick', 'few seeds and short caps (under 5 minutes for the default suites)', false)
     .option('--json <file>', 'also write the results as JSON (temp file, then rename)')
     .option('--tools <list>', `tools of races and hitrate, comma-separated (${TOOLS.join(',')}; default ${DEFAULT_TOOLS.join(',')})`, parseTools, [...DEFAULT_TOOLS])
-    .option('--seeds <n>', 'seeds per in-process tool for races and hitrate (default 31 and 40; 3 with --quick)', parseSeeds)
+    .option('--seeds <n>', 'seeds per in-process tool for races, hitrate and kinds (default 31, 40 and 5; 3, 3 and 1 with --quick)', parseSeeds)
     .option('--first-seed <n>', 'the first seed of the in-process tools in races (default 1): another sample of seeds, e.g. --seeds 101 --first-seed 102', parseSeeds, 1)
-    .option('--races <ids>', `races of the races and hitrate suites, comma-separated (${RACES.map((r) => r.id).join(',')}; deeper targets, only when named: ${DEEP_TARGETS.map((r) => r.id).join(',')})`, parseRaces)
+    .option('--races <ids>', `races of the races, hitrate, kinds and compare suites, comma-separated (${RACES.map((r) => r.id).join(',')}; deeper targets, only when named: ${DEEP_TARGETS.map((r) => r.id).join(',')})`, parseRaces)
     .option('--minutes <m>', 'minutes per sweep cell (default 10; 0.05 with --quick)', parseMinutes)
     .option('--jobs <n>', 'sweep cells run at a time, in worker threads', parseSeeds, 1)
     .option('--variant <json>', 'compare: an engine variant, a JSON object of engine options, e.g. \'{"adaptSchedules":false}\' (repeatable)', (v: string, prev: Variant[]) => [...prev, parseVariant(v)], [] as Variant[])
