@@ -102,3 +102,41 @@ export function kindRates(races: readonly Race[], seeds: number, runs: number, l
   }
   return out;
 }
+
+/** The floor of every kind's weight in logOptimalPrior: no kind is dropped (a race not in the table may want it). */
+export const PRIOR_FLOOR = 0.03;
+
+/**
+ * The prior weights (summing to 1, each at least `floor`) that maximise the
+ * mean over `races` of the log of the prior's mix — the log-optimal
+ * portfolio of schedule kinds: doubling one race's rate is worth as much as
+ * doubling any other's, so no race is given up for another. Rates are
+ * smoothed by half a hit, so a kind that hit nothing in the sample is not
+ * taken as hopeless. Solved by multiplicative (exponentiated-gradient)
+ * steps, each followed by raising the kinds under the floor to it and
+ * scaling the rest. How SCHEDULE_PRIOR was chosen (session 13).
+ */
+export function logOptimalPrior(races: readonly RaceKinds[], floor = PRIOR_FLOOR, steps = 5000): number[] {
+  const kinds = races[0]!.kinds.filter((k) => k.prior !== null).length;
+  const rate = races.map((r) => r.kinds.slice(0, kinds).map((k) => (k.hits + 0.5) / Math.max(1, k.execs)));
+  let w = new Array<number>(kinds).fill(1 / kinds);
+  for (let it = 0; it < steps; it++) {
+    const grad = new Array<number>(kinds).fill(0);
+    for (const r of rate) {
+      const mix = r.reduce((s, x, i) => s + x * w[i]!, 0);
+      for (let i = 0; i < kinds; i++) grad[i]! += r[i]! / mix / rate.length;
+    }
+    w = w.map((x, i) => x * grad[i]!);
+    const sum = w.reduce((a, b) => a + b, 0);
+    w = w.map((x) => x / sum);
+    // Raise the kinds under the floor to it and scale the others into the rest (repeated: scaling may push another under).
+    for (let k = 0; k < kinds; k++) {
+      const low = w.map((x) => x < floor);
+      const rest = w.reduce((s, x, i) => s + (low[i] ? 0 : x), 0);
+      const free = 1 - floor * low.filter(Boolean).length;
+      w = w.map((x, i) => (low[i] ? floor : (x * free) / rest));
+      if (!w.some((x) => x < floor - 1e-15)) break;
+    }
+  }
+  return w;
+}

@@ -24,7 +24,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEEP_TARGETS, DEFAULT_TOOLS, RACES, TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench, selectRaces } from './fuzz-bench';
 import { compareVariants, parseVariant, type Variant } from './compare';
 import { hitRates } from './hit-rate';
-import { kindRates } from './kind-rates';
+import { PRIOR_FLOOR, kindRates, logOptimalPrior } from './kind-rates';
 import { sweep, sweepCells } from './sweep';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
@@ -97,7 +97,10 @@ async function runSuites(names: string[], o: BenchOptions): Promise<number> {
       const seeds = o.seeds ?? (quick ? 1 : 5);
       const runs = quick ? 500 : 4000;
       console.log(`kinds: target hits per 100k generated executions by kind of schedule (no feedback), ${seeds} seeds x ${runs} executions each`);
-      results.kinds = kindRates(selectRaces(o.races), seeds, runs);
+      const kinds = kindRates(selectRaces(o.races), seeds, runs);
+      const prior = logOptimalPrior(kinds);
+      console.log(`  the log-optimal prior over these races (each kind at least ${PRIOR_FLOOR}): [${prior.map((x) => x.toFixed(3)).join(', ')}]`);
+      results.kinds = { races: kinds, logOptimalPrior: prior };
     }
     if (s === 'compare') {
       if (o.variant.length === 0) {

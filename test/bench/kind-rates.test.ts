@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { RACES } from '../../bench/fuzz-bench';
-import { kindRates, per100k } from '../../bench/kind-rates';
+import { type RaceKinds, kindRates, logOptimalPrior, per100k } from '../../bench/kind-rates';
 import { SCHEDULE_PRIOR } from '../../src/fuzz/engine';
 
 const race004 = RACES.find((r) => r.id === '004')!;
@@ -43,4 +43,33 @@ test('kinds: each schedule kind of the prior and both baselines, with the prior\
 test('per100k: hits per 100,000 executions, 0 for none run', (t) => {
   t.is(per100k({ hits: 3, execs: 1000 }), 300);
   t.is(per100k({ hits: 0, execs: 0 }), 0);
+});
+
+/** A race measured as `hits` per 100k for each kind (two baselines after them, which the prior ignores). */
+function measured(race: string, hits: number[]): RaceKinds {
+  const kinds = hits.map((h, i) => ({ kind: `k${i}`, prior: 1 / hits.length, execs: 100_000, hits: h, stepsPerExec: 100 }));
+  const baselines = [{ kind: 'random walk (baseline)', prior: null, execs: 100_000, hits: 1000, stepsPerExec: 100 }, { kind: 'PCT d=3 (baseline)', prior: null, execs: 100_000, hits: 1000, stepsPerExec: 100 }];
+  return { race, kinds: [...kinds, ...baselines], mixPer100k: 0, best: { kind: 'k0', per100k: 0 } };
+}
+
+test('logOptimalPrior: weights sum to 1, none under the floor; one kind best on every race takes all the rest', (t) => {
+  const w = logOptimalPrior([measured('a', [10, 100, 10]), measured('b', [20, 200, 5])], 0.05);
+  t.is(w.length, 3);
+  t.true(Math.abs(w.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+  t.true(w.every((x) => x >= 0.05 - 1e-12));
+  t.true(Math.abs(w[1]! - 0.9) < 1e-6, JSON.stringify(w));
+});
+
+test('logOptimalPrior: two races each served by one kind split the weight evenly; a compromise kind good on both takes it', (t) => {
+  const split = logOptimalPrior([measured('a', [100, 0, 0]), measured('b', [0, 100, 0])], 0.01);
+  t.true(Math.abs(split[0]! - split[1]!) < 1e-3 && split[0]! > 0.45, JSON.stringify(split));
+  // Kind 2 reaches 80% of each race's best: one kind at 0.8 beats half of each best (0.5).
+  const compromise = logOptimalPrior([measured('a', [100, 0, 80]), measured('b', [0, 100, 80])], 0.01);
+  t.true(compromise[2]! > 0.9, JSON.stringify(compromise));
+});
+
+test('logOptimalPrior: a race no kind hits in the sample still counts, through the half-hit smoothing', (t) => {
+  const w = logOptimalPrior([measured('a', [100, 0]), measured('b', [0, 0])], 0.01);
+  t.true(w.every((x) => Number.isFinite(x)));
+  t.true(w[0]! > w[1]!);
 });
