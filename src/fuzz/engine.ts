@@ -462,7 +462,8 @@ export class Fuzzer {
       // The store names inputs by hash only to write them; an in-memory run (no directory) skips it.
       if (keep && this.store.dirs.length > 0) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
-    } else if (parent !== null && this.opts.reduceInputs && outcome.steps < parent.steps && this.holdsNovel(parent)) {
+    } else if (parent !== null && this.opts.reduceInputs && outcome.failure === null && outcome.steps < parent.steps && this.holdsNovel(parent)) {
+      // A failing run never replaces an entry (libFuzzer keeps no crashing input in its corpus).
       this.reduce(parent, payload, outcome);
     }
     if (outcome.failure === null || signature === null) return false;
@@ -619,7 +620,7 @@ export class Fuzzer {
 
   /**
    * libFuzzer's -reduce_inputs: the last execution, a child of `e` that
-   * added no feature but reached every one `e` was kept for in fewer steps,
+   * added no feature, did not fail, and reached every one `e` was kept for in fewer steps,
    * takes `e`'s place — its input, steps, slots and plan. Every later child
    * of the entry then costs less. Its weight follows at the next reweigh
    * (at once under the entropic schedules). The replaced input stays in the
