@@ -101,6 +101,9 @@ const REWEIGH_EVERY = 1000;
 const REWEIGH_PER_ENTRY = 4;
 /** With the entropic schedule: executions between full recomputations of the weights while the rare set changes. */
 const ENTROPIC_REWEIGH = 100;
+/** An entry's novel slots when they are not kept (reduceInputs off). */
+const NO_SLOTS = new Uint32Array(0);
+const NO_BUCKETS = new Uint8Array(0);
 export const STRATEGIES: readonly Strategy[] = ['bytes', 'random', 'pct'];
 
 /** Every option of a fuzz run, with defaults in DEFAULT_FUZZ_OPTIONS; the CLI maps flags onto it. */
@@ -218,7 +221,7 @@ interface Entry {
   slots: Uint32Array;
   /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged). */
   plan: DirectPlan | null;
-  /** The slots that were new when it was kept, and their buckets then: the features it is kept for (libFuzzer's unique features). */
+  /** The slots that were new when it was kept, and their buckets then: the features it is kept for (libFuzzer's unique features; empty without reduceInputs). */
   readonly novel: Uint32Array;
   readonly novelBuckets: Uint8Array;
   /** What its children hit of the rare set (the entropic and hybrid power schedules only). */
@@ -247,7 +250,7 @@ export class Fuzzer {
   /** The kinds of new schedules, steered by failures (feedback runs only). */
   private readonly arms: ScheduleArms;
   private readonly coverage = new GlobalCoverage(1 << FEATURE_MAP_BITS);
-  /** The slots the last execution reached a new bucket in. */
+  /** The slots the last execution reached a new bucket in (kept only with reduceInputs, the one user). */
   private readonly novelSlots: number[] = [];
   /** Entries replaced by a cheaper child (reduceInputs). */
   reduced = 0;
@@ -450,7 +453,7 @@ export class Fuzzer {
     // Computed once: the arms, the extensions and the crash store all use it.
     const signature = outcome.failure === null ? null : signatureOf(outcome.failure);
     if (arm >= 0) this.arms.record(arm, signature);
-    const fresh = this.coverage.novelty(this.fm, true, this.novelSlots);
+    const fresh = this.coverage.novelty(this.fm, true, this.opts.reduceInputs ? this.novelSlots : null);
     if (this.entropic !== null) {
       this.entropic.observe(this.fm.touched(), parent?.local ?? null);
       if (parent !== null) this.tree!.set(parent.index, this.weightOf(parent));
@@ -590,8 +593,8 @@ export class Fuzzer {
   }
 
   private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, plan: DirectPlan | null): void {
-    const novel = Uint32Array.from(this.novelSlots);
-    const novelBuckets = Uint8Array.from(novel, (sl) => BUCKETS[this.fm.hits[sl]!]!);
+    const novel = this.opts.reduceInputs ? Uint32Array.from(this.novelSlots) : NO_SLOTS;
+    const novelBuckets = this.opts.reduceInputs ? Uint8Array.from(novel, (sl) => BUCKETS[this.fm.hits[sl]!]!) : NO_BUCKETS;
     const e: Entry = {
       payload, steps, span, slots, plan, novel, novelBuckets, local: this.entropic?.newLocal() ?? null, index: this.corpus.length, rarity: 0, weight: 0,
     };
@@ -638,6 +641,7 @@ export class Fuzzer {
     e.span = this.spanOf(outcome);
     e.slots = slots;
     e.plan = plan;
+    e.rarity = this.rarityOf(e);
     this.weightsStale = true;
     if (this.tree !== null) this.tree.set(e.index, this.weightOf(e));
     if (this.store.dirs.length > 0) this.store.add(payload);
@@ -751,7 +755,7 @@ export class Fuzzer {
 
   /**
    * Each corpus entry: its input, the steps its run took, the slots it was
-   * kept for (and their buckets), its current pick weight and, under the
+   * kept for (and their buckets; with reduceInputs), its current pick weight and, under the
    * entropic and hybrid schedules, its children executed so far (0
    * otherwise): for reports and tests.
    */
