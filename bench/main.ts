@@ -16,6 +16,10 @@
  * `compare` (not in the default): the default engine against each
  * `--variant JSON` (engine options) on the races, interleaved, with the
  * ratio of medians and its interval (bench/compare.ts).
+ * `origins` (not in the default): each race's executions, steps and first
+ * hits by where the input came from (generated, mutated, rescheduled,
+ * conflict-directed, extended), `--seeds N` (20; 2 with --quick), the
+ * default engine or one `--variant` (bench/input-origins.ts).
  * `--tools mmufuzz,random,pct,jsfuzz` picks the tools of `races` and
  * `hitrate`; `--seeds N` the number of seeds per in-process tool.
  */
@@ -23,12 +27,13 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEEP_TARGETS, DEFAULT_TOOLS, RACES, TOOLS, type Tool, benchSeeds, fuzzBench, printFuzzBench, selectRaces } from './fuzz-bench';
 import { compareVariants, parseVariant, type Variant } from './compare';
+import { inputOrigins } from './input-origins';
 import { hitRates } from './hit-rate';
 import { PRIOR_FLOOR, kindRates, logOptimalPrior } from './kind-rates';
 import { sweep, sweepCells } from './sweep';
 import { printRuntimeBench, runtimeBench } from './runtime-bench';
 
-const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate', 'kinds', 'sweep', 'compare'] as const;
+const SUITES = ['runtime', 'fuzz', 'races', 'speed', 'hitrate', 'kinds', 'sweep', 'compare', 'origins'] as const;
 
 interface BenchOptions {
   quick: boolean;
@@ -111,6 +116,16 @@ async function runSuites(names: string[], o: BenchOptions): Promise<number> {
       console.log(`compare: the default engine and ${o.variant.length} variant(s), ${plan.inProcess.length} seeds from seed ${plan.inProcess[0]}, ${plan.cap} s cap, interleaved`);
       results.compare = await compareVariants(selectRaces(o.races), o.variant, plan.inProcess, plan.cap);
     }
+    if (s === 'origins') {
+      if (o.variant.length > 1) {
+        console.error('bench: origins takes at most one --variant');
+        return 2;
+      }
+      const plan = benchSeeds(quick, o.seeds ?? (quick ? 2 : 20), o.firstSeed);
+      const v = o.variant[0];
+      console.log(`origins: executions and first hits by where the input came from, ${plan.inProcess.length} seeds from seed ${plan.inProcess[0]}, ${plan.cap} s cap, ${v === undefined ? 'default engine' : v.name}`);
+      results.origins = inputOrigins(selectRaces(o.races), plan.inProcess.length, plan.inProcess[0]!, plan.cap, v?.opts ?? {});
+    }
     if (s === 'sweep') {
       const minutes = o.minutes ?? (quick ? 0.05 : 10);
       const cells = sweepCells();
@@ -142,8 +157,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--quick', 'few seeds and short caps (under 5 minutes for the default suites)', false)
     .option('--json <file>', 'also write the results as JSON (temp file, then rename)')
     .option('--tools <list>', `tools of races and hitrate, comma-separated (${TOOLS.join(',')}; default ${DEFAULT_TOOLS.join(',')})`, parseTools, [...DEFAULT_TOOLS])
-    .option('--seeds <n>', 'seeds per in-process tool for races, hitrate and kinds (default 31, 40 and 5; 3, 3 and 1 with --quick)', parseSeeds)
-    .option('--first-seed <n>', 'the first seed of the in-process tools in races (default 1): another sample of seeds, e.g. --seeds 101 --first-seed 102', parseSeeds, 1)
+    .option('--seeds <n>', 'seeds per in-process tool for races, hitrate, kinds and origins (default 31, 40, 5 and 20; 3, 3, 1 and 2 with --quick)', parseSeeds)
+    .option('--first-seed <n>', 'the first seed of the in-process tools in races, compare and origins (default 1): another sample of seeds, e.g. --seeds 101 --first-seed 102', parseSeeds, 1)
     .option('--races <ids>', `races of the races, hitrate, kinds and compare suites, comma-separated (${RACES.map((r) => r.id).join(',')}; deeper targets, only when named: ${DEEP_TARGETS.map((r) => r.id).join(',')})`, parseRaces)
     .option('--minutes <m>', 'minutes per sweep cell (default 10; 0.05 with --quick)', parseMinutes)
     .option('--jobs <n>', 'sweep cells run at a time, in worker threads', parseSeeds, 1)

@@ -451,15 +451,19 @@ test('entropic schedule: each execution of an input made from an entry counts as
   t.true(r.corpusStats().every((x) => x.children === 0 && x.weight > 0));
 });
 
+/** A run of `unsync` with seed 000's switch off, for `runs` executions: the engine and its events. */
+function runUnsync(opts: Partial<FuzzOptions>): { fz: Fuzzer; events: FuzzEvent[] } {
+  const h = findHarness('unsync')!;
+  const events: FuzzEvent[] = [];
+  const fz = new Fuzzer(h, h.configure(['tdp-unsync-lock'], []), opts, (e) => events.push(e));
+  fz.run();
+  return { fz, events };
+}
+
 test('reduceInputs: a child that reaches every feature its parent was kept for, in fewer steps, takes its place; off by default', (t) => {
   const h = findHarness('unsync')!;
   const cfg = h.configure(['tdp-unsync-lock'], []);
-  const run = (opts: Partial<FuzzOptions>): { fz: Fuzzer; events: FuzzEvent[] } => {
-    const events: FuzzEvent[] = [];
-    const fz = new Fuzzer(h, cfg, { seed: 3, runs: 3000, ...opts }, (e) => events.push(e));
-    fz.run();
-    return { fz, events };
-  };
+  const run = (opts: Partial<FuzzOptions>): { fz: Fuzzer; events: FuzzEvent[] } => runUnsync({ seed: 3, runs: 3000, ...opts });
   const off = run({});
   t.false(off.events.some((e) => e.event === 'reduce'));
   t.is(off.fz.reduced, 0);
@@ -504,4 +508,22 @@ test('reduceInputs: the replacing input is written to the corpus directory, and 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('unfavoredWeight: the favoured entries cover every slot the corpus hit, are fewer than the corpus, and outweigh the rest; 1 (the default) changes nothing', (t) => {
+  const run = (opts: Partial<FuzzOptions>): { fz: Fuzzer; events: FuzzEvent[] } => runUnsync({ seed: 4, runs: 4000, ...opts });
+  const def = run({});
+  t.deepEqual(run({ unfavoredWeight: 1 }).events, def.events, 'unfavoredWeight 1 is the default engine');
+  t.true(def.fz.corpusStats().every((e) => e.favored));
+  const on = run({ unfavoredWeight: 0.05 });
+  t.deepEqual(run({ unfavoredWeight: 0.05 }).events, on.events, 'deterministic');
+  const stats = on.fz.corpusStats();
+  const favored = stats.filter((e) => e.favored);
+  t.true(favored.length > 0 && favored.length < stats.length, `${favored.length} favoured of ${stats.length}`);
+  const covered = new Set(favored.flatMap((e) => e.slots));
+  t.true(stats.every((e) => e.slots.every((sl) => covered.has(sl))), 'every slot hit is covered by a favoured entry');
+  // Each unfavoured entry weighs a twentieth of what it would: the favoured, fewer, carry most of the weight.
+  const total = stats.reduce((a, e) => a + e.weight, 0);
+  const fav = favored.reduce((a, e) => a + e.weight, 0);
+  t.true(fav / total > favored.length / stats.length, `favoured weight share ${fav / total}`);
 });
