@@ -4,6 +4,8 @@
  * origin of the input that made it.
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { RACES, trialInProcess } from '../../bench/fuzz-bench';
 import { inputOrigins } from '../../bench/input-origins';
 import { INPUT_ORIGINS } from '../../src/fuzz/engine';
@@ -32,4 +34,18 @@ test('origins: without feedback every input after the start is generated', (t) =
   const [r] = inputOrigins([race004], 2, 5, 30, { strategy: 'random', feedback: false }, () => undefined);
   for (const c of r!.origins) if (c.origin !== 'generate' && c.origin !== 'start') t.is(c.execs, 0, c.origin);
   t.true(r!.origins.find((c) => c.origin === 'start')!.execs > 0);
+});
+
+test('npm run bench origins: two variants, or a bad one, is one line and exit 2; one variant prints its name', (t) => {
+  const main = join(__dirname, '..', '..', 'bench', 'main.js');
+  for (const args of [['origins', '--variant', '{}', '--variant', '{}'], ['origins', '--variant', '{"nope": 1}']]) {
+    const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+    t.is(r.status, 2, args.join(' '));
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    t.regex(r.stderr, /^bench: /);
+  }
+  const ok = spawnSync(process.execPath, [main, 'origins', '--races', '004', '--seeds', '1', '--quick', '--variant', '{"unfavoredWeight":0.5}'], { encoding: 'utf8' });
+  t.is(ok.status, 0, ok.stderr);
+  t.regex(ok.stdout, /origins: .* 1 seeds from seed 1, 8 s cap, \{"unfavoredWeight":0\.5\}/);
+  t.regex(ok.stdout, /found on 1\/1 seeds/);
 });
