@@ -16,9 +16,9 @@
  */
 import { findHarness } from '../harnesses';
 import { Fuzzer } from '../src/fuzz/engine';
-import type { Harness } from '../src/fuzz/harness';
 import { signatureOf } from '../src/runtime';
 import { RACES, type Race, type Tool, toolOptions } from './fuzz-bench';
+import { observedHarness } from './observed-harness';
 
 export interface HitRate {
   readonly race: string;
@@ -60,21 +60,16 @@ export function hitRates(seeds: number, runs: number, tools: readonly Exclude<To
       let seedExecs = 0;
       let first: number | null = null;
       // The same harness, counting every execution (not the traced replays of new crashes).
-      const counting: Harness = Object.create(base) as Harness;
-      counting.execute = (s, cfg, source, opts) => {
-        const o = base.execute(s, cfg, source, opts);
-        if (opts.trace !== true) {
-          execs++;
-          seedExecs++;
-          steps += o.steps;
-          if (first === null) stepsToFirst += o.steps;
-          if (o.failure !== null && race.target.test(signatureOf(o.failure))) {
-            hits++;
-            if (first === null) first = seedExecs;
-          }
+      const counting = observedHarness(base, (o) => {
+        execs++;
+        seedExecs++;
+        steps += o.steps;
+        if (first === null) stepsToFirst += o.steps;
+        if (o.failure !== null && race.target.test(signatureOf(o.failure))) {
+          hits++;
+          if (first === null) first = seedExecs;
         }
-        return o;
-      };
+      });
       for (let seed = 1; seed <= seeds; seed++) {
         seedExecs = 0;
         first = null;

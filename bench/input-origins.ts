@@ -17,6 +17,7 @@ import { type FuzzOptions, Fuzzer, INPUT_ORIGINS, type InputOrigin } from '../sr
 import type { Harness } from '../src/fuzz/harness';
 import { signatureOf } from '../src/runtime';
 import type { Race } from './fuzz-bench';
+import { observedHarness } from './observed-harness';
 
 export interface OriginCount {
   readonly origin: InputOrigin;
@@ -41,18 +42,13 @@ function originTrial(base: Harness, race: Race, opts: Partial<FuzzOptions>, seed
   execs: Map<InputOrigin, number>, steps: Map<InputOrigin, number>): InputOrigin | null {
   let hit: InputOrigin | null = null;
   let fz: Fuzzer | null = null;
-  const counting: Harness = Object.create(base) as Harness;
-  counting.execute = (s, cfg, source, o) => {
-    const out = base.execute(s, cfg, source, o);
-    // Traced replays of new crashes are reports, not executions of the search.
-    if (o.trace !== true && hit === null) {
-      const origin = fz!.lastOrigin;
-      execs.set(origin, (execs.get(origin) ?? 0) + 1);
-      steps.set(origin, (steps.get(origin) ?? 0) + out.steps - out.startStep);
-      if (out.failure !== null && race.target.test(signatureOf(out.failure))) hit = origin;
-    }
-    return out;
-  };
+  const counting = observedHarness(base, (out) => {
+    if (hit !== null) return;
+    const origin = fz!.lastOrigin;
+    execs.set(origin, (execs.get(origin) ?? 0) + 1);
+    steps.set(origin, (steps.get(origin) ?? 0) + out.steps - out.startStep);
+    if (out.failure !== null && race.target.test(signatureOf(out.failure))) hit = origin;
+  });
   fz = new Fuzzer(counting, base.configure(race.off, race.variants), {
     ...opts, seed, maxTotalTime: cap, now: () => performance.now(), statusEvery: 1e9, syncEvery: 1e9, shouldStop: () => hit !== null,
   }, () => undefined);

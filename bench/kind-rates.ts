@@ -19,6 +19,7 @@ import { DEFAULT_FUZZ_OPTIONS, type FuzzOptions, Fuzzer } from '../src/fuzz/engi
 import type { Harness } from '../src/fuzz/harness';
 import { signatureOf } from '../src/runtime';
 import type { Race } from './fuzz-bench';
+import { observedHarness } from './observed-harness';
 
 export interface KindRate {
   /** The kind of schedule, as the engine names it, or a baseline. */
@@ -51,17 +52,11 @@ function countHits(base: Harness, race: Race, opts: Partial<FuzzOptions>, seeds:
   let execs = 0;
   let hits = 0;
   let steps = 0;
-  const counting: Harness = Object.create(base) as Harness;
-  counting.execute = (s, cfg, source, o) => {
-    const out = base.execute(s, cfg, source, o);
-    // Traced replays of new crashes are reports, not executions of the search.
-    if (o.trace !== true) {
-      execs++;
-      steps += out.steps - out.startStep;
-      if (out.failure !== null && race.target.test(signatureOf(out.failure))) hits++;
-    }
-    return out;
-  };
+  const counting = observedHarness(base, (out) => {
+    execs++;
+    steps += out.steps - out.startStep;
+    if (out.failure !== null && race.target.test(signatureOf(out.failure))) hits++;
+  });
   const cfg = base.configure(race.off, race.variants);
   for (let seed = 1; seed <= seeds; seed++) {
     new Fuzzer(counting, cfg, { ...opts, seed, runs, statusEvery: 1e9, syncEvery: 1e9 }, () => undefined).run();
