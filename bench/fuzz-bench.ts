@@ -58,11 +58,17 @@ export const TOOLS: readonly Tool[] = ['mmufuzz', 'mmufuzz-nodirect', 'random', 
 /** The tools measured when `--tools` is not given. */
 export const DEFAULT_TOOLS: readonly Tool[] = ['mmufuzz', 'random', 'pct', 'jsfuzz'];
 
-/** The engine options of an in-process tool: mmufuzz (bytes with feedback; its default shares, or none directed) or a baseline without feedback. */
+/**
+ * The engine options of an in-process tool: mmufuzz (bytes with feedback;
+ * its default shares, or none directed) or a baseline without feedback,
+ * which collects no features either (measureCoverage off): its search
+ * never reads them, and until session 15 it paid 18-28% of each execution
+ * for them (bench/README.md).
+ */
 export function toolOptions(tool: Exclude<Tool, 'jsfuzz'>): Partial<FuzzOptions> {
   if (tool === 'mmufuzz') return { strategy: 'bytes', feedback: true };
   if (tool === 'mmufuzz-nodirect') return { strategy: 'bytes', feedback: true, inputShares: sharesWithDirect(0) };
-  return { strategy: tool, feedback: false };
+  return { strategy: tool, feedback: false, measureCoverage: false };
 }
 
 export interface Trial {

@@ -178,6 +178,23 @@ export interface FuzzOptions {
    * faster (1.27x-1.59x, not settled), the APIC finding slower (0.50x).
    */
   unfavoredWeight: number;
+  /**
+   * Collect code and interleaving features, and keep the inputs that reach
+   * new ones, even without feedback (the status lines of a random or PCT
+   * run then show what it reached). Always on with feedback. The benchmarks
+   * turn it off for the baselines, whose search never reads it: collecting
+   * features costs 17-30 µs an execution (bench/README.md, session 15), and
+   * a baseline that paid for them was measured slower than it is.
+   */
+  measureCoverage: boolean;
+  /**
+   * Atomicity features (ExecutionOptions.atomicity): a thread's two
+   * accesses to one field with another thread's access between them, in an
+   * order no serial execution gives (AVIO's unserializable interleavings).
+   */
+  atomicityFeatures: boolean;
+  /** Generated inputs run at the start of a run from an empty corpus, before any input is made from the corpus (libFuzzer-style: no seed corpus needed). */
+  startInputs: number;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -203,6 +220,9 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   powerSchedule: 'rarity',
   reduceInputs: false,
   unfavoredWeight: 1,
+  measureCoverage: true,
+  atomicityFeatures: false,
+  startInputs: 32,
 };
 
 export interface FoundCrash {
@@ -321,6 +341,8 @@ export class Fuzzer {
    * most runs make far fewer decisions (session 10).
    */
   private baseline: DecisionSource | null = null;
+  /** Features are collected (feedback, or measureCoverage). */
+  private readonly collecting: boolean;
   /** The entropic power schedule's state and the entries' weights under it (null with the rarity schedule). */
   private readonly entropic: Entropic | null;
   private readonly tree: WeightTree | null;
@@ -336,6 +358,7 @@ export class Fuzzer {
     // Only the bytes strategy runs the schedules the arms pick (random and PCT replace them).
     this.arms = new ScheduleArms(this.opts.schedulePrior, RANDOM_RATES, this.opts.strategy === 'bytes' && this.opts.feedback && this.opts.adaptSchedules);
     this.directing = this.opts.strategy === 'bytes' && this.opts.feedback && this.opts.inputShares.direct > 0;
+    this.collecting = this.opts.feedback || this.opts.measureCoverage;
     const entropic = this.opts.feedback && this.opts.powerSchedule !== 'rarity';
     this.entropic = entropic ? new Entropic(1 << FEATURE_MAP_BITS) : null;
     this.tree = entropic ? new WeightTree() : null;
@@ -400,8 +423,8 @@ export class Fuzzer {
       this.lastOrigin = 'start';
       if (this.runOne(new Uint8Array(0), true) && this.opts.stopOnCrash) stopped = 'crash';
       if (this.corpus.length === 0) this.addEntry(new Uint8Array(0), 1, new Uint32Array(0), { lo: 0, hi: 0 }, null);
-      // A few generated inputs to start from (libFuzzer-style: no seed corpus needed).
-      for (let i = 0; i < 32 && stopped === null; i++) {
+      // A few generated inputs to start from (startInputs).
+      for (let i = 0; i < this.opts.startInputs && stopped === null; i++) {
         this.lastMutation = 'generated input';
         const arm = this.nextArm();
         if (this.runOne(this.mutator.generate(this.span(), this.arms.arms[arm]!), true, arm) && this.opts.stopOnCrash) stopped = 'crash';
@@ -473,10 +496,10 @@ export class Fuzzer {
    */
   private runOne(payload: Uint8Array, keep: boolean, arm = -1, parent: Entry | null = null): boolean {
     const s = decode(this.harness, payload);
-    this.fm.clear();
     let outcome: Outcome;
     try {
-      outcome = this.harness.execute(s, this.cfg, this.source(s), { features: this.fm, conflictLog: this.directing });
+      if (this.collecting) this.fm.clear();
+      outcome = this.harness.execute(s, this.cfg, this.source(s), this.collecting ? { features: this.fm, conflictLog: this.directing, atomicity: this.opts.atomicityFeatures } : {});
     } catch (e) {
       this.execs++;
       if (e instanceof ModelError) {
@@ -490,6 +513,14 @@ export class Fuzzer {
     // Computed once: the arms, the extensions and the crash store all use it.
     const signature = outcome.failure === null ? null : signatureOf(outcome.failure);
     if (arm >= 0) this.arms.record(arm, signature);
+    if (this.collecting) this.learn(payload, keep, outcome, parent);
+    if (outcome.failure === null || signature === null) return false;
+    if (outcome.failure.step < 0) this.queueExtensions(payload, signature);
+    return this.onFailure(s, payload, outcome, signature);
+  }
+
+  /** What one execution's features add: a corpus entry when it reached a new bucket, or a cheaper replacement of its parent (reduceInputs). */
+  private learn(payload: Uint8Array, keep: boolean, outcome: Outcome, parent: Entry | null): void {
     const fresh = this.coverage.novelty(this.fm, true, this.opts.reduceInputs ? this.novelSlots : null);
     if (this.entropic !== null) {
       this.entropic.observe(this.fm.touched(), parent?.local ?? null);
@@ -506,9 +537,6 @@ export class Fuzzer {
       // A failing run never replaces an entry (libFuzzer keeps no crashing input in its corpus).
       this.reduce(parent, payload, outcome);
     }
-    if (outcome.failure === null || signature === null) return false;
-    if (outcome.failure.step < 0) this.queueExtensions(payload, signature);
-    return this.onFailure(s, payload, outcome, signature);
   }
 
   /**

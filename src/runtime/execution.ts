@@ -34,6 +34,17 @@ export interface ExecutionOptions {
    * last-access table finds them.
    */
   conflictLog: boolean;
+  /**
+   * Atomicity features (needs `features`): a thread's two consecutive
+   * accesses to one (object, field) with another thread's access between
+   * them, in one of the four orders no serial execution of the two threads
+   * gives — read/write/read, write/write/read, write/read/write,
+   * read/write/write: AVIO's unserializable access interleavings (Lu et
+   * al., ASPLOS 2006). A hit is the triple of labels and the order; the
+   * other thread's access is the last one before the second (of several
+   * between them, the others are not seen).
+   */
+  atomicity: boolean;
 }
 
 /** The most conflicts an execution logs (the first ones; a run has a handful). */
@@ -46,6 +57,7 @@ export const DEFAULT_EXECUTION_OPTIONS: Readonly<ExecutionOptions> = {
   panicOnWarn: true,
   fatalInvariants: true,
   conflictLog: false,
+  atomicity: false,
 };
 
 /** What one execution produced. */
@@ -133,6 +145,8 @@ export class Execution {
   private readonly scheduleSteps: number[] = [];
   private readonly scheduleFrom: number[] = [];
   private readonly conflicts: number[] | null;
+  /** Atomicity features are collected (ExecutionOptions.atomicity, with features). */
+  private readonly atomicity: boolean;
   private readonly choices: number[] = [];
   private readonly warnings: Failure[] = [];
   private readonly onceSeen = new Set<string>();
@@ -152,7 +166,9 @@ export class Execution {
     this.trace = this.opts.trace ? [] : null;
     this.features = this.opts.features;
     this.conflicts = this.opts.conflictLog && this.features !== null ? [] : null;
+    this.atomicity = this.opts.atomicity && this.features !== null;
     this.features?.lastAccess.clear();
+    this.features?.ownAccess.clear();
     this.lockdep = new Lockdep((t, site, detail, message) => this.failIn(t, 'LOCKDEP', site, detail, message));
   }
 
@@ -502,16 +518,36 @@ export class Execution {
     const h = t.labelHash;
     // Packed: label hash (high bits) | thread id (7 bits) | write bit.
     const packed = ((h & ~0xff) | ((t.id & 0x7f) << 1) | (write ? 1 : 0)) >>> 0;
-    const prev = features.lastAccess.exchange(o.oid, key, packed, this.step);
+    const table = features.lastAccess;
+    const prev = table.exchange(o.oid, key, packed, this.step);
     if (prev !== -1) {
       const ptid = (prev >>> 1) & 0x7f;
       const pw = (prev & 1) === 1;
       if (ptid !== (t.id & 0x7f) && (pw || write)) {
         features.hit(mixHash(FeatureSalt.Conflict ^ (prev & ~0xff), h));
         const log = this.conflicts;
-        if (log !== null && log.length < 4 * MAX_LOGGED_CONFLICTS) log.push(features.lastAccess.prevStep, ptid, this.step, t.id);
+        if (log !== null && log.length < 4 * MAX_LOGGED_CONFLICTS) log.push(table.prevStep, ptid, this.step, t.id);
       }
     }
+    if (this.atomicity) this.atomicityFeature(t, o, key, packed, prev, write);
+  }
+
+  /**
+   * Atomicity features (ExecutionOptions.atomicity): `t`'s previous access
+   * to the field, the last access (`prev`) when another thread made it,
+   * and this one, in an unserializable order: the middle one a write
+   * (unless all three are), or a read between two writes.
+   */
+  private atomicityFeature(t: SimThread, o: KObject, key: number, packed: number, prev: number, write: boolean): void {
+    const features = this.features!;
+    const tid = t.id & 0x7f;
+    const first = features.ownAccess.exchange((o.oid << 7) | tid, key, packed, this.step);
+    if (first === -1 || prev === -1 || ((prev >>> 1) & 0x7f) === tid) return;
+    const fw = (first & 1) === 1;
+    const pw = (prev & 1) === 1;
+    if (pw ? fw && write : !(fw && write)) return;
+    const order = (fw ? 4 : 0) | (pw ? 2 : 0) | (write ? 1 : 0);
+    features.hit(mixHash(FeatureSalt.Atomicity ^ (first & ~0xff) ^ Math.imul(prev & ~0xff, 0x9e3779b1), (packed & ~0xff) | order));
   }
 
   /** Publishes a model-defined feature (e.g. "root visited after invalidation"). */

@@ -20,6 +20,7 @@ export const enum FeatureSalt {
   Conflict = 0x68e31da4,
   Choice = 0x5bd1e995,
   Custom = 0x7feb352d,
+  Atomicity = 0x3c6ef372,
 }
 
 export class FeatureMap {
@@ -48,6 +49,13 @@ export class FeatureMap {
    * since object ids restart per execution.
    */
   readonly lastAccess = new LastAccessTable();
+  /**
+   * Each thread's last access to each (object, field), keyed by (object id
+   * and thread id, field): the atomicity features (Execution.conflict).
+   * Emptied by every Execution when it starts; a set-up snapshot does not
+   * carry it (the preludes' accesses are not first accesses there).
+   */
+  readonly ownAccess = new LastAccessTable();
 
   constructor(readonly bits: number = FEATURE_MAP_BITS) {
     this.hits = new Uint8Array(1 << bits);

@@ -527,3 +527,33 @@ test('unfavoredWeight: the favoured entries cover every slot the corpus hit, are
   const fav = favored.reduce((a, e) => a + e.weight, 0);
   t.true(fav / total > favored.length / stats.length, `favoured weight share ${fav / total}`);
 });
+
+test('a baseline run without measureCoverage collects no features, and finds the same crashes at the same executions', (t) => {
+  const h = findHarness('unsync')!;
+  const cfg = h.configure(['tdp-unsync-lock'], []);
+  for (const strategy of ['random', 'pct'] as const) {
+    let given = 0;
+    const watching: Harness = Object.create(h) as Harness;
+    watching.execute = (s, c, source, o) => {
+      if (o.features !== undefined && o.features !== null) given++;
+      return h.execute(s, c, source, o);
+    };
+    const measured = fuzz(watching, cfg, { seed: 3, runs: 1500, strategy, feedback: false });
+    t.true(given >= 1500, `${strategy}: features given to ${given} executions`);
+    t.true(measured.done.cov > 0 && measured.done.corp > 0);
+    given = 0;
+    const bare = fuzz(watching, cfg, { seed: 3, runs: 1500, strategy, feedback: false, measureCoverage: false });
+    t.is(given, 0, `${strategy}: no execution collects features`);
+    t.is(bare.done.cov, 0);
+    // Only the empty input, which a run keeps when nothing else is.
+    t.is(bare.done.corp, 1);
+    const found = (r: typeof bare) => crashes(r.events).map((c) => `${c.signature} @${c.execs}`);
+    t.true(found(measured).length > 0, `${strategy} finds something in 1500 executions`);
+    t.deepEqual(found(bare), found(measured), strategy);
+  }
+  // With feedback the option changes nothing: the search needs the features.
+  const a = fuzz(h, cfg, { seed: 3, runs: 600 });
+  const b = fuzz(h, cfg, { seed: 3, runs: 600, measureCoverage: false });
+  t.deepEqual(b.events.map((e) => e.event), a.events.map((e) => e.event));
+  t.is(b.done.corp, a.done.corp);
+});

@@ -8,6 +8,10 @@ import test from 'ava';
 import { findHarness } from '../../harnesses';
 import { decode, stripHeader } from '../../src/fuzz/codec';
 import { scenarioSource } from '../../src/fuzz/scenario';
+import { Execution, FeatureMap } from '../../src/runtime';
+import { configOf } from '../../src/model/switches';
+import { spawnVm } from '../../src/model/vm';
+import { ScriptedSource } from '../../src/strategies';
 import { crashes, explore, runScript } from './helpers';
 import { MMIO_OLD_ENTRY, MMIO_TABLE, mmioScenario } from './scenarios';
 
@@ -66,4 +70,23 @@ test('a MOVE republishes its recycled scratch array: a hit during that install r
   const s = decode(h, stripHeader(Buffer.from('TU1GAgAAAAAAAAIAAQAAAQACAAEAAAEAAgAAAAACASAPAhAACAEWAhoBCAAeAQUBBAAKAQUCIwAHASIBIAAHAg==', 'base64')));
   const o = h.execute(s, h.configure([], []), scenarioSource(s), {});
   t.is(o.failure, null);
+});
+
+test('atomicity features see the race\'s window: the vCPU reads kvm->memslots, the updater publishes, the vCPU reads it again', (t) => {
+  const count = (script: typeof TABLE, atomicity: boolean, strict = true): number => {
+    const s = scenario(true);
+    const source = new ScriptedSource(script, strict, {});
+    const features = new FeatureMap();
+    const ex = new Execution(source, { maxSteps: 20_000, features, atomicity });
+    source.attach(() => ex.threads);
+    spawnVm(ex, configOf(s.off ?? [], []), s.params ?? {}, s.program, s.setup);
+    ex.run();
+    return features.count();
+  };
+  // One read/write/read triple in the seed's interleaving (and no other).
+  t.is(count(TABLE, true) - count(TABLE, false), 1);
+  // The vCPU's accesses all before the update: no triple.
+  const serial: typeof TABLE = [{ thread: 'vcpu0', until: null }, { thread: 'ioctl', until: null }];
+  t.true(count(serial, false, false) > 0);
+  t.is(count(serial, true, false), count(serial, false, false));
 });

@@ -314,7 +314,7 @@ test('trace events carry the notes of the step and the locks held after it', (t)
 });
 
 test('default options', (t) => {
-  t.deepEqual({ ...DEFAULT_EXECUTION_OPTIONS }, { maxSteps: 100_000, trace: false, features: null, panicOnWarn: true, fatalInvariants: true, conflictLog: false });
+  t.deepEqual({ ...DEFAULT_EXECUTION_OPTIONS }, { maxSteps: 100_000, trace: false, features: null, panicOnWarn: true, fatalInvariants: true, conflictLog: false, atomicity: false });
   const ex = new Execution(preempt(), { maxSteps: 5 });
   t.is(ex.opts.maxSteps, 5);
   t.true(ex.opts.panicOnWarn);

@@ -220,3 +220,48 @@ test('context-switch features mark their slots (switchSlots), other features do 
   racy.clear();
   t.true(sw(racy) > 0);
 });
+
+/**
+ * Thread A accesses a field twice, B once: `order` gives A's first and
+ * second access and B's ('r' or 'w'); the schedule runs A, then B, then A
+ * (interleaved) or A, A, B (serial). Returns the features.
+ */
+function runTriple(order: string, interleaved: boolean, atomicity: boolean): FeatureMap {
+  const features = new FeatureMap();
+  const ex = new Execution(interleaved ? preempt({ step: 1, thread: 1 }, { step: 2, thread: 0 }) : preempt(), { features, atomicity });
+  const c = new Cell(ex, 'c');
+  const access = (th: Parameters<Parameters<typeof ex.spawn>[1]>[0], how: string): void => {
+    if (how === 'w') th.store(c, 'value', 1);
+    else th.load(c, 'value');
+  };
+  ex.spawn('A', function* (th): Step {
+    yield 'f:c.first';
+    access(th, order[0]!);
+    yield 'f:c.second';
+    access(th, order[2]!);
+  });
+  ex.spawn('B', function* (th): Step {
+    yield 'f:c.middle';
+    access(th, order[1]!);
+  });
+  ex.run();
+  return features;
+}
+
+test('atomicity features: exactly the four unserializable orders of a thread\'s two accesses around another thread\'s', (t) => {
+  for (const order of ['rrr', 'rrw', 'rwr', 'rww', 'wrr', 'wrw', 'wwr', 'www']) {
+    const extra = runTriple(order, true, true).count() - runTriple(order, true, false).count();
+    const unserializable = ['rwr', 'wwr', 'wrw', 'rww'].includes(order);
+    t.is(extra, unserializable ? 1 : 0, order);
+    // Serially (A, A, then B) no order is a feature.
+    t.is(runTriple(order, false, true).count(), runTriple(order, false, false).count(), `${order} serial`);
+  }
+  // The four orders are four features.
+  const slots = new Set<number>();
+  for (const order of ['rwr', 'wwr', 'wrw', 'rww']) {
+    const a = runTriple(order, true, true);
+    const b = runTriple(order, true, false);
+    for (const s of a.touched()) if (b.hits[s] === 0) slots.add(s);
+  }
+  t.is(slots.size, 4);
+});
