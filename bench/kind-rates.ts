@@ -10,9 +10,8 @@
  * schedules start from on any harness) against the best kind says how much
  * a fixed portfolio gives away on a race: a target whose best kind the
  * prior weighs lightly is where a baseline that runs only that kind can win
- * (bench/README.md, session 13: `mmu`'s stale-mmio wants rates of 192 and
- * up, as a random walk switches, and the mix hits it at 0.4x random walk's
- * rate).
+ * (bench/README.md, session 15: `mmu`'s stale-mmio wants rates of 64 to
+ * 192, and the mix hits it at 0.75x random walk's rate).
  */
 import { findHarness } from '../harnesses';
 import { DEFAULT_FUZZ_OPTIONS, type FuzzOptions, Fuzzer } from '../src/fuzz/engine';
