@@ -183,8 +183,8 @@ export interface FuzzOptions {
    * new ones, even without feedback (the status lines of a random or PCT
    * run then show what it reached). Always on with feedback. The benchmarks
    * turn it off for the baselines, whose search never reads it: collecting
-   * features costs 17-30 µs an execution (bench/README.md, session 15), and
-   * a baseline that paid for them was measured slower than it is.
+   * features cost them 18-28% of each execution (bench/README.md, session
+   * 15), and a baseline that paid for them was measured slower than it is.
    */
   measureCoverage: boolean;
   /**
