@@ -59,8 +59,36 @@ export class GlobalCoverage {
     return fresh;
   }
 
-  /** The slots an execution hit, in first-hit order (for the corpus's rarity scoring): a copy. */
-  static hitSlots(fm: FeatureMap): Uint32Array {
-    return fm.touched().slice();
+  /** The slots an execution hit, in first-hit order (for the corpus's rarity scoring): a copy, in `arena` when given. */
+  static hitSlots(fm: FeatureMap, arena: SlotArena | null = null): Uint32Array {
+    return arena === null ? fm.touched().slice() : arena.copy(fm.touched());
+  }
+}
+
+/**
+ * Where the corpus keeps its entries' slot lists: views into large shared
+ * chunks rather than a typed array, with a backing store of its own, per
+ * entry. While the corpus grows fastest nearly every execution adds an
+ * entry, and the copy with its own buffer was 1-2% of an execution
+ * (bench/README.md, session 15). A list replaced later (an entry reduced)
+ * leaves its space unused; the chunk lives as long as any view of it.
+ */
+export class SlotArena {
+  private chunk = new Uint32Array(0);
+  private used = 0;
+
+  constructor(private readonly chunkSize = 1 << 18) {}
+
+  /** A copy of `src` in the arena. */
+  copy(src: Uint32Array): Uint32Array {
+    const n = src.length;
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Uint32Array(Math.max(this.chunkSize, n));
+      this.used = 0;
+    }
+    const v = this.chunk.subarray(this.used, this.used + n);
+    v.set(src);
+    this.used += n;
+    return v;
   }
 }

@@ -14,10 +14,10 @@ import { PctSource, RandomWalkSource, decodePreemptions, encodePreemptions, form
 import { decode, encode } from './codec';
 import { CorpusStore } from './corpus-store';
 import { type CrashSidecar, CrashStore } from './crash-store';
-import { BUCKETS, GlobalCoverage } from './coverage';
+import { BUCKETS, GlobalCoverage, SlotArena } from './coverage';
 import { type Harness, type HarnessConfig, describeProgram } from './harness';
 import { type DecisionSpan, Mutator, RANDOM_RATES } from './mutate';
-import { type DirectPlan, directPlanOf } from './direct-plan';
+import { type DirectPlan, type PlanSource, planOf, planSourceOf } from './direct-plan';
 import { type Scenario, scenarioSource } from './scenario';
 import { ScheduleArms } from './schedule-arms';
 import { Entropic, type LocalIncidence } from './entropic';
@@ -256,8 +256,10 @@ interface Entry {
   /** Where its run made real scheduling decisions. */
   span: DecisionSpan;
   slots: Uint32Array;
-  /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged). */
+  /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged); built from `planSource` when first needed. */
   plan: DirectPlan | null;
+  /** What its plan is built from (null: it has none, or it is built). */
+  planSource: PlanSource | null;
   /** The slots that were new when it was kept, and their buckets then: the features it is kept for (libFuzzer's unique features; empty without reduceInputs). */
   readonly novel: Uint32Array;
   readonly novelBuckets: Uint8Array;
@@ -289,6 +291,8 @@ export class Fuzzer {
   /** The kinds of new schedules, steered by failures (feedback runs only). */
   private readonly arms: ScheduleArms;
   private readonly coverage = new GlobalCoverage(1 << FEATURE_MAP_BITS);
+  /** The corpus entries' slot lists (SlotArena). */
+  private readonly arena = new SlotArena();
   /** The slots the last execution reached a new bucket in (kept only with reduceInputs, the one user). */
   private readonly novelSlots: number[] = [];
   /** Entries replaced by a cheaper child (reduceInputs). */
@@ -454,7 +458,7 @@ export class Fuzzer {
       this.lastOrigin = 'extend';
       this.extensionsRun++;
     } else if (planned !== null) {
-      const m = this.mutator.direct(planned.payload, planned.plan!);
+      const m = this.mutator.direct(planned.payload, this.planOfEntry(planned));
       payload = m.bytes;
       this.lastMutation = m.how;
       this.lastOrigin = 'direct';
@@ -527,9 +531,9 @@ export class Fuzzer {
       if (parent !== null) this.tree!.set(parent.index, this.weightOf(parent));
     }
     if (fresh > 0 && (keep || this.opts.feedback)) {
-      const slots = GlobalCoverage.hitSlots(this.fm);
+      const slots = GlobalCoverage.hitSlots(this.fm, this.arena);
       for (const sl of slots) this.slotFreq[sl]!++;
-      this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome), this.directing ? directPlanOf(outcome) : null);
+      this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome), this.directing ? planSourceOf(outcome) : null);
       // The store names inputs by hash only to write them; an in-memory run (no directory) skips it.
       if (keep && this.store.dirs.length > 0) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
@@ -657,14 +661,14 @@ export class Fuzzer {
     };
   }
 
-  private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, plan: DirectPlan | null): void {
+  private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, planSource: PlanSource | null): void {
     const novel = this.opts.reduceInputs ? Uint32Array.from(this.novelSlots) : NO_SLOTS;
     const novelBuckets = this.opts.reduceInputs ? Uint8Array.from(novel, (sl) => BUCKETS[this.fm.hits[sl]!]!) : NO_BUCKETS;
     const e: Entry = {
-      payload, steps, span, slots, plan, novel, novelBuckets, local: this.entropic?.newLocal() ?? null, index: this.corpus.length, rarity: 0, weight: 0, favored: true,
+      payload, steps, span, slots, plan: null, planSource, novel, novelBuckets, local: this.entropic?.newLocal() ?? null, index: this.corpus.length, rarity: 0, weight: 0, favored: true,
     };
     if (this.topRated !== null) this.rate(e);
-    if (plan !== null) this.planned++;
+    if (planSource !== null) this.planned++;
     e.rarity = this.rarityOf(e);
     e.weight = this.weightOf(e);
     this.corpus.push(e);
@@ -696,17 +700,18 @@ export class Fuzzer {
    * corpus directory (a resumed run replays both).
    */
   private reduce(e: Entry, payload: Uint8Array, outcome: Outcome): void {
-    const slots = GlobalCoverage.hitSlots(this.fm);
+    const slots = GlobalCoverage.hitSlots(this.fm, this.arena);
     for (const sl of e.slots) this.slotFreq[sl]!--;
     for (const sl of slots) this.slotFreq[sl]!++;
     this.corpusBytes += payload.length - e.payload.length;
-    const plan = this.directing ? directPlanOf(outcome) : null;
-    this.planned += (plan !== null ? 1 : 0) - (e.plan !== null ? 1 : 0);
+    const planSource = this.directing ? planSourceOf(outcome) : null;
+    this.planned += (planSource !== null ? 1 : 0) - (this.hasPlan(e) ? 1 : 0);
     e.payload = payload;
     e.steps = outcome.steps;
     e.span = this.spanOf(outcome);
     e.slots = slots;
-    e.plan = plan;
+    e.plan = null;
+    e.planSource = planSource;
     e.rarity = this.rarityOf(e);
     if (this.topRated !== null) this.rate(e);
     this.weightsStale = true;
@@ -773,12 +778,26 @@ export class Fuzzer {
     return 1 + rare;
   }
 
+  /** Whether an entry has a DirectPlan (built or not yet). */
+  private hasPlan(e: Entry): boolean {
+    return e.plan !== null || e.planSource !== null;
+  }
+
+  /** An entry's DirectPlan, built on first use (it must have one: hasPlan). */
+  private planOfEntry(e: Entry): DirectPlan {
+    if (e.plan === null) {
+      e.plan = planOf(e.planSource!);
+      e.planSource = null;
+    }
+    return e.plan;
+  }
+
   /** A weighted pick among the entries with a DirectPlan (a few tries), or null. */
   private pickPlanned(): Entry | null {
     if (this.planned === 0) return null;
     for (let i = 0; i < 8; i++) {
       const e = this.pick();
-      if (e.plan !== null) return e;
+      if (this.hasPlan(e)) return e;
     }
     return null;
   }

@@ -3,7 +3,7 @@
  * (new (slot, bucket) pairs only; merged only on commit).
  */
 import test from 'ava';
-import { GlobalCoverage, bucketOf } from '../../src/fuzz/coverage';
+import { GlobalCoverage, SlotArena, bucketOf } from '../../src/fuzz/coverage';
 import { FeatureMap } from '../../src/runtime';
 
 test('bucketOf at every boundary', (t) => {
@@ -108,4 +108,22 @@ test('novelty lists the new slots when asked: a new slot or a higher bucket, not
   t.deepEqual(out.sort(), [1, 7]);
   t.is(g.novelty(map({ 1: 2 }), true, out), 0);
   t.deepEqual(out, []);
+});
+
+test('SlotArena: each copy keeps its own contents across chunks, and a list longer than a chunk gets a chunk of its own', (t) => {
+  const arena = new SlotArena(8);
+  const lists = [[1, 2, 3], [4, 5, 6, 7], [8, 9], [10], Array.from({ length: 20 }, (_, i) => 100 + i), [11, 12, 13]];
+  const copies = lists.map((l) => arena.copy(Uint32Array.from(l)));
+  lists.forEach((l, i) => t.deepEqual([...copies[i]!], l, `list ${i}`));
+  // The first two share a chunk (3 + 4 <= 8); the third does not fit there.
+  t.is(copies[0]!.buffer, copies[1]!.buffer);
+  t.not(copies[2]!.buffer, copies[1]!.buffer);
+  t.is(copies[4]!.length, 20);
+  // Through hitSlots: a copy in the arena, not a view of the map.
+  const fm = map({ 9: 1, 2: 255 });
+  const slots = GlobalCoverage.hitSlots(fm, arena);
+  fm.clear();
+  fm.hit(4);
+  t.deepEqual([...slots].sort((a, b) => a - b), [2, 9]);
+  t.deepEqual([...arena.copy(new Uint32Array(0))], []);
 });
