@@ -29,50 +29,63 @@ export interface DirectPlan {
 }
 
 /**
- * What a run's plan is built from: the run's own arrays, kept by reference
- * (no copy). A corpus entry keeps this and builds its plan (planOf) the
- * first time a conflict-directed schedule is made from it; most entries
- * never are, and building every new entry's plan was 1-2% of an execution
- * while the corpus grows fastest (bench/README.md, session 15).
+ * A run's plan, built the first time it is asked for: a corpus entry keeps
+ * one of these and most entries are never the parent of a conflict-directed
+ * schedule, while building every new entry's plan was 1-2% of an execution
+ * while the corpus grows fastest (bench/README.md, session 15). Until then
+ * it holds the run's own arrays by reference (no copy).
  */
-export interface PlanSource {
-  readonly steps: readonly number[];
-  readonly conflicts: readonly number[];
-  readonly picks: readonly number[];
-  readonly from: readonly number[];
+export class LazyDirectPlan {
+  private built: DirectPlan | null = null;
+  /** The run's arrays the plan is made from, dropped once it is made. */
+  private run: PlanInput | null;
+
+  constructor(o: PlanInput) {
+    this.run = { decisionSteps: o.decisionSteps, conflicts: o.conflicts, decisions: o.decisions, decisionFrom: o.decisionFrom };
+  }
+
+  /** The plan (made once). */
+  get(): DirectPlan {
+    if (this.built === null) {
+      this.built = buildPlan(this.run!);
+      this.run = null;
+    }
+    return this.built;
+  }
 }
 
-/** A run's plan source; null when it logged no conflict among competing threads (it has no plan). */
-export function planSourceOf(o: Outcome): PlanSource | null {
+/** What a plan is made of: a run's picks, their steps and predecessors, and its conflicts. */
+type PlanInput = Pick<Outcome, 'decisionSteps' | 'conflicts' | 'decisions' | 'decisionFrom'>;
+
+/** A run's lazy plan; null when it logged no conflict among competing threads (it has no plan). */
+export function lazyPlanOf(o: Outcome): LazyDirectPlan | null {
   const steps = o.decisionSteps;
-  if (steps.length === 0 || o.conflicts.length === 0) return null;
+  if (steps.length === 0) return null;
   const first = steps[0]!;
-  for (let i = 0; i + 3 < o.conflicts.length; i += 4) {
-    if (o.conflicts[i + 2]! >= first) return { steps, conflicts: o.conflicts, picks: o.decisions.schedule, from: o.decisionFrom };
-  }
+  for (let i = 0; i + 3 < o.conflicts.length; i += 4) if (o.conflicts[i + 2]! >= first) return new LazyDirectPlan(o);
   return null;
 }
 
-/** The plan of a run with a plan source. */
-export function planOf(src: PlanSource): DirectPlan {
-  const first = src.steps[0]!;
+/** The plan of a run that has one (lazyPlanOf is not null). */
+function buildPlan(o: PlanInput): DirectPlan {
+  const steps = o.decisionSteps;
+  const first = steps[0]!;
   const c: number[] = [];
-  for (let i = 0; i + 3 < src.conflicts.length; i += 4) {
-    if (src.conflicts[i + 2]! >= first) c.push(src.conflicts[i]!, src.conflicts[i + 1]!, src.conflicts[i + 2]!, src.conflicts[i + 3]!);
+  for (let i = 0; i + 3 < o.conflicts.length; i += 4) {
+    if (o.conflicts[i + 2]! >= first) c.push(o.conflicts[i]!, o.conflicts[i + 1]!, o.conflicts[i + 2]!, o.conflicts[i + 3]!);
   }
-  const picks = src.picks;
-  const from = src.from;
+  const picks = o.decisions.schedule;
+  const from = o.decisionFrom;
   const p: number[] = [];
   for (let i = 0; i < picks.length; i++) {
     // decisionFrom has an entry per pick whenever the run logged conflicts.
     const f = from[i]!;
-    if (f < 0 || f >= 0x100 || f !== picks[i]) p.push(src.steps[i]!, picks[i]!);
+    if (f < 0 || f >= 0x100 || f !== picks[i]) p.push(steps[i]!, picks[i]!);
   }
   return { prefix: Int32Array.from(p), conflicts: Int32Array.from(c) };
 }
 
 /** The plan of a run; null when it logged no conflict among competing threads. */
 export function directPlanOf(o: Outcome): DirectPlan | null {
-  const src = planSourceOf(o);
-  return src === null ? null : planOf(src);
+  return lazyPlanOf(o)?.get() ?? null;
 }

@@ -17,7 +17,7 @@ import { type CrashSidecar, CrashStore } from './crash-store';
 import { BUCKETS, GlobalCoverage, SlotArena } from './coverage';
 import { type Harness, type HarnessConfig, describeProgram } from './harness';
 import { type DecisionSpan, Mutator, RANDOM_RATES } from './mutate';
-import { type DirectPlan, type PlanSource, planOf, planSourceOf } from './direct-plan';
+import { type LazyDirectPlan, lazyPlanOf } from './direct-plan';
 import { type Scenario, scenarioSource } from './scenario';
 import { ScheduleArms } from './schedule-arms';
 import { Entropic, type LocalIncidence } from './entropic';
@@ -256,10 +256,8 @@ interface Entry {
   /** Where its run made real scheduling decisions. */
   span: DecisionSpan;
   slots: Uint32Array;
-  /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged); built from `planSource` when first needed. */
-  plan: DirectPlan | null;
-  /** What its plan is built from (null: it has none, or it is built). */
-  planSource: PlanSource | null;
+  /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged), built when first used. */
+  plan: LazyDirectPlan | null;
   /** The slots that were new when it was kept, and their buckets then: the features it is kept for (libFuzzer's unique features; empty without reduceInputs). */
   readonly novel: Uint32Array;
   readonly novelBuckets: Uint8Array;
@@ -458,7 +456,7 @@ export class Fuzzer {
       this.lastOrigin = 'extend';
       this.extensionsRun++;
     } else if (planned !== null) {
-      const m = this.mutator.direct(planned.payload, this.planOfEntry(planned));
+      const m = this.mutator.direct(planned.payload, planned.plan!.get());
       payload = m.bytes;
       this.lastMutation = m.how;
       this.lastOrigin = 'direct';
@@ -533,7 +531,7 @@ export class Fuzzer {
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm, this.arena);
       for (const sl of slots) this.slotFreq[sl]!++;
-      this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome), this.directing ? planSourceOf(outcome) : null);
+      this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome), this.directing ? lazyPlanOf(outcome) : null);
       // The store names inputs by hash only to write them; an in-memory run (no directory) skips it.
       if (keep && this.store.dirs.length > 0) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
@@ -661,14 +659,14 @@ export class Fuzzer {
     };
   }
 
-  private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, planSource: PlanSource | null): void {
+  private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, plan: LazyDirectPlan | null): void {
     const novel = this.opts.reduceInputs ? Uint32Array.from(this.novelSlots) : NO_SLOTS;
     const novelBuckets = this.opts.reduceInputs ? Uint8Array.from(novel, (sl) => BUCKETS[this.fm.hits[sl]!]!) : NO_BUCKETS;
     const e: Entry = {
-      payload, steps, span, slots, plan: null, planSource, novel, novelBuckets, local: this.entropic?.newLocal() ?? null, index: this.corpus.length, rarity: 0, weight: 0, favored: true,
+      payload, steps, span, slots, plan, novel, novelBuckets, local: this.entropic?.newLocal() ?? null, index: this.corpus.length, rarity: 0, weight: 0, favored: true,
     };
     if (this.topRated !== null) this.rate(e);
-    if (planSource !== null) this.planned++;
+    if (plan !== null) this.planned++;
     e.rarity = this.rarityOf(e);
     e.weight = this.weightOf(e);
     this.corpus.push(e);
@@ -704,14 +702,13 @@ export class Fuzzer {
     for (const sl of e.slots) this.slotFreq[sl]!--;
     for (const sl of slots) this.slotFreq[sl]!++;
     this.corpusBytes += payload.length - e.payload.length;
-    const planSource = this.directing ? planSourceOf(outcome) : null;
-    this.planned += (planSource !== null ? 1 : 0) - (this.hasPlan(e) ? 1 : 0);
+    const plan = this.directing ? lazyPlanOf(outcome) : null;
+    this.planned += (plan !== null ? 1 : 0) - (e.plan !== null ? 1 : 0);
     e.payload = payload;
     e.steps = outcome.steps;
     e.span = this.spanOf(outcome);
     e.slots = slots;
-    e.plan = null;
-    e.planSource = planSource;
+    e.plan = plan;
     e.rarity = this.rarityOf(e);
     if (this.topRated !== null) this.rate(e);
     this.weightsStale = true;
@@ -778,26 +775,12 @@ export class Fuzzer {
     return 1 + rare;
   }
 
-  /** Whether an entry has a DirectPlan (built or not yet). */
-  private hasPlan(e: Entry): boolean {
-    return e.plan !== null || e.planSource !== null;
-  }
-
-  /** An entry's DirectPlan, built on first use (it must have one: hasPlan). */
-  private planOfEntry(e: Entry): DirectPlan {
-    if (e.plan === null) {
-      e.plan = planOf(e.planSource!);
-      e.planSource = null;
-    }
-    return e.plan;
-  }
-
   /** A weighted pick among the entries with a DirectPlan (a few tries), or null. */
   private pickPlanned(): Entry | null {
     if (this.planned === 0) return null;
     for (let i = 0; i < 8; i++) {
       const e = this.pick();
-      if (this.hasPlan(e)) return e;
+      if (e.plan !== null) return e;
     }
     return null;
   }

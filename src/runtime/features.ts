@@ -51,7 +51,7 @@ export class FeatureMap {
   readonly lastAccess = new LastAccessTable();
   /**
    * Each thread's last access to each (object, field), keyed by (object id
-   * and thread id, field): the atomicity features (Execution.conflict).
+   * and thread id, field): the atomicity features (Execution.atomicityFeature).
    * Emptied by every Execution when it starts; a set-up snapshot does not
    * carry it (the preludes' accesses are not first accesses there).
    */

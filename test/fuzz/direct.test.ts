@@ -8,7 +8,7 @@ import test from 'ava';
 import seedrandom from 'seedrandom';
 import { findHarness } from '../../harnesses';
 import { decode, encode } from '../../src/fuzz/codec';
-import { directPlanOf } from '../../src/fuzz/direct-plan';
+import { directPlanOf, lazyPlanOf } from '../../src/fuzz/direct-plan';
 import { DEFAULT_DIRECT_SHARE, INPUT_KINDS, INPUT_SHARES, Fuzzer, sharesWithDirect } from '../../src/fuzz/engine';
 import { Mutator } from '../../src/fuzz/mutate';
 import { scenarioSource } from '../../src/fuzz/scenario';
@@ -155,4 +155,17 @@ test('a directed child of a crash-free input encodes canonically', (t) => {
     const c = m.direct(bytes, directPlanOf(o)!);
     t.deepEqual(encode(h, decode(h, c.bytes)), c.bytes);
   }
+});
+
+test('a lazy plan is the run\'s plan, made once; a run without one has none either way', (t) => {
+  for (const { o } of PARENTS.slice(0, 20)) {
+    const lazy = lazyPlanOf(o)!;
+    const plan = lazy.get();
+    t.deepEqual(plan, directPlanOf(o));
+    t.is(lazy.get(), plan, 'made once');
+  }
+  const serial = decode(h, new Uint8Array(0));
+  const o = h.execute(serial, cfg, scenarioSource(serial), { features: new FeatureMap(), conflictLog: true });
+  t.is(lazyPlanOf(o), null);
+  t.is(directPlanOf(o), null);
 });
