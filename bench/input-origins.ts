@@ -83,7 +83,9 @@ export function inputOrigins(races: readonly Race[], seeds: number, first: numbe
       if (c.execs === 0 && c.firstHits === 0) continue;
       const share = total > 0 ? (100 * c.execs) / total : 0;
       const rate = c.execs > 0 ? ((1e5 * c.firstHits) / c.execs).toFixed(1) : '-';
-      log(`    ${c.origin.padEnd(10)} ${share.toFixed(1).padStart(5)}% of executions  ${c.stepsPerExec.toFixed(0).padStart(4)} steps/exec  ${String(c.firstHits).padStart(4)} first hits  ${rate.padStart(7)} per 100k executions`);
+      // Per million steps run: what an origin's hits cost in time (an execution's time grows with its steps).
+      const perSteps = c.execs > 0 && c.stepsPerExec > 0 ? ((1e6 * c.firstHits) / (c.execs * c.stepsPerExec)).toFixed(2) : '-';
+      log(`    ${c.origin.padEnd(10)} ${share.toFixed(1).padStart(5)}% of executions  ${c.stepsPerExec.toFixed(0).padStart(4)} steps/exec  ${String(c.firstHits).padStart(4)} first hits  ${rate.padStart(7)} per 100k executions  ${perSteps.padStart(6)} per M steps`);
     }
   }
   return out;

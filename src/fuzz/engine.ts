@@ -195,6 +195,18 @@ export interface FuzzOptions {
   atomicityFeatures: boolean;
   /** Generated inputs run at the start of a run from an empty corpus, before any input is made from the corpus (libFuzzer-style: no seed corpus needed). */
   startInputs: number;
+  /**
+   * How strongly an entry's cost (the steps its run took) lowers its pick
+   * weight, against the corpus's mean steps: the weight is scaled by
+   * (mean / steps) ^ costExponent, within [1/8, 8] (AFL's perf score
+   * scales by the average execution time over the entry's, within
+   * [0.1, 3]). 0: only the mild 1 + steps/2000 of weightOf. Measured in
+   * session 16 and not adopted (bench/README.md): 1 and 2 moved no race
+   * beyond noise (101 seeds; `mmu`'s targets 41), as stronger step
+   * penalties had not in sessions 4 and 13: what cheaper entries save per
+   * step they lose per execution.
+   */
+  costExponent: number;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -223,6 +235,7 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   measureCoverage: true,
   atomicityFeatures: false,
   startInputs: 32,
+  costExponent: 0,
 };
 
 export interface FoundCrash {
@@ -315,6 +328,8 @@ export class Fuzzer {
   /** cumWeight[i]: the weights of corpus[0..i] summed (a weighted pick is a binary search). */
   private cumWeight: number[] = [];
   private corpusBytes = 0;
+  /** The corpus entries' steps summed (costExponent weighs an entry against their mean). */
+  private corpusSteps = 0;
   private execs = 0;
   private start = 0;
   private lastStatus = 0;
@@ -677,6 +692,7 @@ export class Fuzzer {
       this.cumWeight.push(this.totalWeight);
     }
     this.corpusBytes += payload.length;
+    this.corpusSteps += steps;
     this.weightsStale = true;
   }
 
@@ -702,6 +718,7 @@ export class Fuzzer {
     for (const sl of e.slots) this.slotFreq[sl]!--;
     for (const sl of slots) this.slotFreq[sl]!++;
     this.corpusBytes += payload.length - e.payload.length;
+    this.corpusSteps += outcome.steps - e.steps;
     const plan = this.directing ? lazyPlanOf(outcome) : null;
     this.planned += (plan !== null ? 1 : 0) - (e.plan !== null ? 1 : 0);
     e.payload = payload;
@@ -756,7 +773,7 @@ export class Fuzzer {
    */
   private weightOf(e: Entry): number {
     const size = 1 + e.payload.length / 64;
-    const time = 1 + e.steps / 2000;
+    const time = (1 + e.steps / 2000) * this.relativeCost(e);
     const en = this.entropic;
     if (en === null) return (e.favored ? e.rarity : e.rarity * this.opts.unfavoredWeight) / size / time;
     const energy = en.weight(e.local!, this.corpus.length);
@@ -764,6 +781,14 @@ export class Fuzzer {
     // A new entry's energy is ln(rare + 1): the factor starts at 1.
     const fresh = Math.log(en.rareCount + 1);
     return (fresh > 0 ? (e.rarity * energy) / fresh : e.rarity) / size / time;
+  }
+
+  /** (steps / the corpus's mean steps) ^ costExponent, within [1/8, 8]: 1 when costExponent is 0. */
+  private relativeCost(e: Entry): number {
+    const p = this.opts.costExponent;
+    if (p === 0 || this.corpus.length === 0) return 1;
+    const mean = this.corpusSteps / this.corpus.length;
+    return Math.min(8, Math.max(0.125, ((e.steps + 1) / (mean + 1)) ** p));
   }
 
   /** 1 + the rarity of an entry's slots: each adds 1 / the number of entries that hit it (switchRarity for a context-switch slot). */

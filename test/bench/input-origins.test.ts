@@ -27,6 +27,9 @@ test('origins: the executions by origin add up to each trial\'s executions to it
   t.true(r!.origins.find((c) => c.origin === 'start')!.execs === 4 * 33 || r!.origins.some((c) => c.origin === 'start' && c.firstHits > 0));
   for (const c of r!.origins) t.true(c.execs === 0 ? c.stepsPerExec === 0 : c.stepsPerExec > 0, c.origin);
   t.regex(lines[0]!, /found on 4\/4 seeds, \d+ executions/);
+  // Each origin's line: its first hits per 100k executions and per million steps run (the rate that costs time).
+  const start = lines.find((l) => /^\s+start /.test(l))!;
+  t.regex(start, /first hits\s+[\d.-]+ per 100k executions\s+[\d.-]+ per M steps$/);
   t.deepEqual(inputOrigins([race004], 4, 1, 30, {}, () => undefined), [r], 'deterministic for the seeds');
 });
 

@@ -528,6 +528,36 @@ test('unfavoredWeight: the favoured entries cover every slot the corpus hit, are
   t.true(fav / total > favored.length / stats.length, `favoured weight share ${fav / total}`);
 });
 
+test('costExponent: children of corpus entries run fewer steps against the corpus mean when cheap entries weigh more; 0 (the default) changes nothing', (t) => {
+  const h = findHarness('unsync')!;
+  const run = (opts: Partial<FuzzOptions>): { ratio: number; events: FuzzEvent[] } => {
+    let steps = 0;
+    let children = 0;
+    let fz: Fuzzer | null = null;
+    const watching: Harness = Object.create(h) as Harness;
+    watching.execute = (s, c, source, o) => {
+      const r = h.execute(s, c, source, o);
+      const origin = fz!.lastOrigin;
+      if (o.trace !== true && (origin === 'reschedule' || origin === 'mutate' || origin === 'direct')) {
+        steps += r.steps;
+        children++;
+      }
+      return r;
+    };
+    const events: FuzzEvent[] = [];
+    fz = new Fuzzer(watching, h.configure(['tdp-unsync-lock'], []), { seed: 1, runs: 4000, ...opts }, (e) => events.push(e));
+    fz.run();
+    const corpus = fz.corpusStats();
+    const mean = corpus.reduce((a, e) => a + e.steps, 0) / corpus.length;
+    return { ratio: steps / children / mean, events };
+  };
+  const def = run({});
+  t.deepEqual(run({ costExponent: 0 }).events, def.events, 'costExponent 0 is the default engine');
+  const cheap = run({ costExponent: 2 });
+  t.deepEqual(run({ costExponent: 2 }).events, cheap.events, 'deterministic');
+  t.true(cheap.ratio < def.ratio - 0.02, `children's steps over the corpus mean: ${cheap.ratio} with costExponent 2, ${def.ratio} without`);
+});
+
 test('a baseline run without measureCoverage collects no features, and finds the same crashes at the same executions', (t) => {
   const h = findHarness('unsync')!;
   const cfg = h.configure(['tdp-unsync-lock'], []);
