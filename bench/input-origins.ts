@@ -4,7 +4,7 @@
  * target's first crash or the cap, and every execution is counted by the
  * origin of its input (InputOrigin: generated, a mutation, a new schedule
  * or a conflict-directed schedule for a corpus entry's programs, an
- * extension of a corrupt run, the start). Per origin: its share of the
+ * extension of a corrupt or a newly kept run, the start). Per origin: its share of the
  * executions, the steps one costs, and the seeds whose first hit it made.
  *
  * First hits per execution of each origin say which inputs find a race;

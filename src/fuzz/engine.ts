@@ -65,7 +65,7 @@ export function sharesWithDirect(direct: number): Record<InputKind, number> {
   const d = Math.min(1, Math.max(0, direct));
   return { generate: BASE_SHARES.generate * (1 - d), mutate: BASE_SHARES.mutate * (1 - d), reschedule: BASE_SHARES.reschedule * (1 - d), direct: d };
 }
-/** Where an executed input came from: one of INPUT_KINDS, an extension of a corrupt run (extendTries), or the start (the corpus loaded, the empty input, the first generated inputs) and syncs. */
+/** Where an executed input came from: one of INPUT_KINDS, an extension (of a corrupt run, extendTries, or of a run kept for new features, extendNew), or the start (the corpus loaded, the empty input, the first generated inputs) and syncs. */
 export type InputOrigin = InputKind | 'extend' | 'start';
 export const INPUT_ORIGINS: readonly InputOrigin[] = [...INPUT_KINDS, 'extend', 'start'];
 export const INPUT_SHARES: Readonly<Record<InputKind, number>> = sharesWithDirect(DEFAULT_DIRECT_SHARE);
@@ -155,6 +155,18 @@ export interface FuzzOptions {
   extendTries: number;
   /** The most executions, as a share of all, that extensions may take (a harness failing at quiescence on most runs must not stall). */
   extendShare: number;
+  /**
+   * Extensions run after each run that was kept for reaching a new feature
+   * bucket and did not fail: the interleaving that reached it, schedule
+   * kept, with the threads going on (Mutator.extend), within extendShare.
+   * A new schedule throws away the entry's interleaving and a
+   * conflict-directed one changes it; only mutations and these keep it.
+   * 0: none. Measured in session 17 and not adopted (bench/README.md): 4
+   * took `mmu`'s stale-mmio 1.89x faster on one sample of 41 seeds and
+   * 0.80x and 0.83x on two more; the seed races stayed level (2 x 101
+   * seeds); 8 was slower on seed 004 (settled).
+   */
+  extendNew: number;
   /** How much a context-switch feature counts in an entry's rarity score, against 1 for any other (1: like the rest; 0: not at all). */
   switchRarity: number;
   /** How corpus entries are weighted (PowerSchedule): 'rarity', 'entropic' or 'hybrid'. */
@@ -228,6 +240,7 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   adaptSchedules: true,
   extendTries: 4,
   extendShare: 0.2,
+  extendNew: 0,
   switchRarity: 1,
   powerSchedule: 'rarity',
   reduceInputs: false,
@@ -346,6 +359,9 @@ export class Fuzzer {
   /** Extensions of runs that ended in a corrupt state, run before anything else (see extendTries). */
   private readonly pending: { bytes: Uint8Array; how: string }[] = [];
   private extensionsRun = 0;
+  /** Extensions of runs kept for new features (extendNew), run when no extension of a corrupt run waits; their own budget of extendShare. */
+  private readonly pendingNew: { bytes: Uint8Array; how: string }[] = [];
+  private newExtensionsRun = 0;
   /** Runs log their conflicts, and entries keep a DirectPlan (bytes with feedback, and a share for conflict-directed schedules). */
   private readonly directing: boolean;
   /** Entries with a DirectPlan. */
@@ -458,7 +474,12 @@ export class Fuzzer {
     let payload: Uint8Array;
     // The kind of schedule of a generated or rescheduled input (ScheduleArms), -1 for a mutation or an extension.
     let arm = -1;
-    const ext = this.pending.pop();
+    let ext = this.pending.pop();
+    if (ext !== undefined) this.extensionsRun++;
+    else {
+      ext = this.pendingNew.pop();
+      if (ext !== undefined) this.newExtensionsRun++;
+    }
     // Without feedback every input is generated (the baselines replace its schedule with their own).
     const kind = ext !== undefined ? null : this.opts.feedback ? this.inputKind() : 'generate';
     // A conflict-directed schedule needs an entry whose run logged conflicts; without one it is a reschedule.
@@ -469,7 +490,6 @@ export class Fuzzer {
       payload = ext.bytes;
       this.lastMutation = ext.how;
       this.lastOrigin = 'extend';
-      this.extensionsRun++;
     } else if (planned !== null) {
       const m = this.mutator.direct(planned.payload, planned.plan!.get());
       payload = m.bytes;
@@ -532,7 +552,7 @@ export class Fuzzer {
     if (arm >= 0) this.arms.record(arm, signature);
     if (this.collecting) this.learn(payload, keep, outcome, parent);
     if (outcome.failure === null || signature === null) return false;
-    if (outcome.failure.step < 0) this.queueExtensions(payload, signature);
+    if (outcome.failure.step < 0) this.queueExtensions(payload, signature, this.opts.extendTries, this.pending, this.extensionsRun);
     return this.onFailure(s, payload, outcome, signature);
   }
 
@@ -547,6 +567,7 @@ export class Fuzzer {
       const slots = GlobalCoverage.hitSlots(this.fm, this.arena);
       for (const sl of slots) this.slotFreq[sl]!++;
       this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome), this.directing ? lazyPlanOf(outcome) : null);
+      if (outcome.failure === null && this.opts.extendNew > 0) this.queueExtensions(payload, 'new features', this.opts.extendNew, this.pendingNew, this.newExtensionsRun);
       // The store names inputs by hash only to write them; an in-memory run (no directory) skips it.
       if (keep && this.store.dirs.length > 0) this.store.add(payload);
       this.onEvent({ event: 'new', ...this.stats() });
@@ -566,13 +587,13 @@ export class Fuzzer {
    * schedules come from the input (bytes with feedback), and within
    * extendShare of all executions.
    */
-  private queueExtensions(payload: Uint8Array, after: string): void {
-    if (this.opts.strategy !== 'bytes' || !this.opts.feedback || this.opts.extendTries <= 0) return;
-    if (this.extensionsRun + this.pending.length >= this.opts.extendShare * (this.execs + 1)) return;
-    for (let i = 0; i < this.opts.extendTries; i++) {
+  private queueExtensions(payload: Uint8Array, after: string, tries: number, queue: { bytes: Uint8Array; how: string }[], run: number): void {
+    if (this.opts.strategy !== 'bytes' || !this.opts.feedback || tries <= 0) return;
+    if (run + queue.length >= this.opts.extendShare * (this.execs + 1)) return;
+    for (let i = 0; i < tries; i++) {
       const e = this.mutator.extend(payload, i % 2 === 0 ? 'each' : 'one');
       if (e === null) return;
-      this.pending.push({ bytes: e.bytes, how: `${e.how} after ${after}` });
+      queue.push({ bytes: e.bytes, how: `${e.how} after ${after}` });
     }
   }
 

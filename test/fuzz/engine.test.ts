@@ -227,15 +227,15 @@ test('failures steer new schedules: on seed 000\'s harness the frequent-switch r
 });
 
 /** Runs the toy recording every untraced execution: its scenario and whether it failed at quiescence. */
-function recordRuns(opts: Partial<FuzzOptions>): { s: Scenario; quiescent: boolean }[] {
-  const runs: { s: Scenario; quiescent: boolean }[] = [];
-  const recording: Harness = Object.create(toy) as Harness;
+function recordRuns(opts: Partial<FuzzOptions>, h: Harness = toy): { s: Scenario; quiescent: boolean; failed: boolean }[] {
+  const runs: { s: Scenario; quiescent: boolean; failed: boolean }[] = [];
+  const recording: Harness = Object.create(h) as Harness;
   recording.execute = (s, cfg, source, o) => {
-    const out = toy.execute(s, cfg, source, o);
-    if (o.trace !== true) runs.push({ s, quiescent: out.failure !== null && out.failure.step < 0 });
+    const out = h.execute(s, cfg, source, o);
+    if (o.trace !== true) runs.push({ s, quiescent: out.failure !== null && out.failure.step < 0, failed: out.failure !== null });
     return out;
   };
-  fuzz(recording, toy.configure([], []), { seed: 4, runs: 2000, ...opts });
+  fuzz(recording, h.configure([], []), { seed: 4, runs: 2000, ...opts });
   return runs;
 }
 
@@ -288,6 +288,21 @@ test('no extensions when extendTries is 0, nor for the baselines', (t) => {
     // A generated input may extend its predecessor by chance, rarely.
     t.true(followed < 10, `${JSON.stringify(opts)}: ${followed} extensions`);
   }
+});
+
+test('extendNew: runs kept for new features and not failing are extended too, within their own extendShare; 0 (the default) extends none of them', (t) => {
+  /** Executions that extend a non-failing execution among the 8 before them. */
+  const count = (runs: { s: Scenario; quiescent: boolean; failed: boolean }[]) =>
+    runs.filter((r, i) => runs.slice(Math.max(0, i - 8), i).some((p) => !p.failed && extends_(p.s, r.s))).length;
+  // The toy's programs (2 ops) are full before its corpus stops growing; unsync's (every switch on) have room.
+  const unsync = findHarness('unsync')!;
+  const none = recordRuns({}, unsync);
+  const some = recordRuns({ extendNew: 4 }, unsync);
+  t.true(count(some) > 0.05 * some.length, `extendNew 4: ${count(some)} of ${some.length} executions extend a passing run`);
+  t.true(count(some) > 3 * count(none) + 10, `extendNew 4: ${count(some)}; default: ${count(none)} (generated inputs and mutations may extend a run by chance)`);
+  // Their own budget: at most extendShare of all executions, beside the corrupt runs' extensions.
+  t.true(count(some) <= 0.2 * some.length + 8, `${count(some)} of ${some.length} (bound: 20%)`);
+  t.deepEqual(recordRuns({ extendNew: 4 }, unsync).map((r) => r.s), some.map((r) => r.s), 'deterministic');
 });
 
 test('the random and PCT baselines keep one scheduler for the whole run, so PCT draws its change points from the steps runs really take', (t) => {
