@@ -19,7 +19,7 @@ import { type Race, type Trial, median, raceTrials, toolOptions, trialWithOption
 import { type MedianRatio, describeRatio, medianRatio } from './median-ratio';
 
 /** The engine options a variant may set: the ones that change the search, none that change where output goes. */
-export const VARIANT_KEYS = ['inputShares', 'schedulePrior', 'adaptSchedules', 'extendTries', 'extendShare', 'extendNew', 'switchRarity', 'strategy', 'feedback', 'powerSchedule', 'reduceInputs', 'unfavoredWeight', 'startInputs', 'atomicityFeatures', 'costExponent'] as const;
+export const VARIANT_KEYS = ['inputShares', 'schedulePrior', 'adaptSchedules', 'extendTries', 'extendShare', 'extendNew', 'switchRarity', 'strategy', 'feedback', 'powerSchedule', 'reduceInputs', 'unfavoredWeight', 'startInputs', 'atomicityFeatures', 'costExponent', 'alikeRetries'] as const;
 type VariantKey = (typeof VARIANT_KEYS)[number];
 
 export interface Variant {

@@ -14,7 +14,7 @@ import { findHarness } from '../../harnesses';
 import { decode, stripHeader } from '../../src/fuzz/codec';
 import { bucketOf } from '../../src/fuzz/coverage';
 import { printer } from '../../src/cli/fuzz-command';
-import { type FuzzEvent, type FuzzOptions, Fuzzer, INPUT_KINDS, INPUT_SHARES, SCHEDULE_PRIOR } from '../../src/fuzz/engine';
+import { type FuzzEvent, type FuzzOptions, Fuzzer, INPUT_KINDS, type InputOrigin, INPUT_SHARES, SCHEDULE_PRIOR } from '../../src/fuzz/engine';
 import { PctSource, decodePreemptions } from '../../src/strategies';
 import { scenarioSource } from '../../src/fuzz/scenario';
 import type { Harness, HarnessConfig } from '../../src/fuzz/harness';
@@ -229,14 +229,26 @@ test('failures steer new schedules: on seed 000\'s harness the frequent-switch r
 /** Runs the toy recording every untraced execution: its scenario and whether it failed at quiescence. */
 function recordRuns(opts: Partial<FuzzOptions>, h: Harness = toy): { s: Scenario; quiescent: boolean; failed: boolean }[] {
   const runs: { s: Scenario; quiescent: boolean; failed: boolean }[] = [];
-  const recording: Harness = Object.create(h) as Harness;
-  recording.execute = (s, cfg, source, o) => {
-    const out = h.execute(s, cfg, source, o);
-    if (o.trace !== true) runs.push({ s, quiescent: out.failure !== null && out.failure.step < 0, failed: out.failure !== null });
+  watchRuns(h, h.configure([], []), { seed: 4, runs: 2000, ...opts }, (s, out) => runs.push({ s, quiescent: out.failure !== null && out.failure.step < 0, failed: out.failure !== null }));
+  return runs;
+}
+
+/**
+ * Runs a fuzzer whose every untraced execution is reported with the origin
+ * of its input (Fuzzer.lastOrigin); returns the fuzzer, run, and its events.
+ */
+function watchRuns(h: Harness, cfg: HarnessConfig, opts: Partial<FuzzOptions>, onRun: (s: Scenario, out: Outcome, origin: InputOrigin) => void): { fuzzer: Fuzzer; events: FuzzEvent[] } {
+  let fuzzer: Fuzzer | null = null;
+  const watching: Harness = Object.create(h) as Harness;
+  watching.execute = (s, c, source, o) => {
+    const out = h.execute(s, c, source, o);
+    if (o.trace !== true) onRun(s, out, fuzzer!.lastOrigin);
     return out;
   };
-  fuzz(recording, h.configure([], []), { seed: 4, runs: 2000, ...opts });
-  return runs;
+  const events: FuzzEvent[] = [];
+  fuzzer = new Fuzzer(watching, cfg, { now: fakeClock(), ...opts }, (e) => events.push(e));
+  fuzzer.run();
+  return { fuzzer, events };
 }
 
 /** Is `b` an extension of `a` (Mutator.extend): the same schedule and choices, each program a prefix of b's, at least one op more? */
@@ -303,6 +315,32 @@ test('extendNew: runs kept for new features and not failing are extended too, wi
   // Their own budget: at most extendShare of all executions, beside the corrupt runs' extensions.
   t.true(count(some) <= 0.2 * some.length + 8, `${count(some)} of ${some.length} (bound: 20%)`);
   t.deepEqual(recordRuns({ extendNew: 4 }, unsync).map((r) => r.s), some.map((r) => r.s), 'deterministic');
+});
+
+test('alikeRetries: mutations that would run exactly as their parent ran are made again (the default), so few mutations repeat an earlier execution', (t) => {
+  const h = findHarness('apicv')!;
+  /** Mutations run, and those whose execution (programs, decisions, choices) repeats an earlier one of the run. */
+  const dupMutations = (opts: Partial<FuzzOptions>) => {
+    const seen = new Set<string>();
+    let n = 0;
+    let dup = 0;
+    const { fuzzer } = watchRuns(h, h.configure([], []), { seed: 3, runs: 3000, ...opts }, (s, out, origin) => {
+      const key = JSON.stringify([s.config, s.programs, out.decisions.schedule, out.decisions.choices]);
+      if (origin === 'mutate') {
+        n++;
+        if (seen.has(key)) dup++;
+      }
+      seen.add(key);
+    });
+    return { n, dup, skips: fuzzer.alikeSkips };
+  };
+  const off = dupMutations({ alikeRetries: 0 });
+  const on = dupMutations({});
+  t.is(off.skips, 0);
+  t.true(on.skips > 0.1 * on.n, `${on.skips} mutations made again for ${on.n} run`);
+  // Measured (session 17): about a third of mutations repeat an execution without retries, 6-7% with them.
+  t.true(off.dup > 0.2 * off.n, `without retries: ${off.dup} of ${off.n} mutations repeat an execution`);
+  t.true(on.dup < 0.5 * (off.dup / off.n) * on.n, `with retries: ${on.dup} of ${on.n}; without: ${off.dup} of ${off.n}`);
 });
 
 test('the random and PCT baselines keep one scheduler for the whole run, so PCT draws its change points from the steps runs really take', (t) => {
@@ -548,21 +586,13 @@ test('costExponent: children of corpus entries run fewer steps against the corpu
   const run = (opts: Partial<FuzzOptions>): { ratio: number; events: FuzzEvent[] } => {
     let steps = 0;
     let children = 0;
-    let fz: Fuzzer | null = null;
-    const watching: Harness = Object.create(h) as Harness;
-    watching.execute = (s, c, source, o) => {
-      const r = h.execute(s, c, source, o);
-      const origin = fz!.lastOrigin;
-      if (o.trace !== true && (origin === 'reschedule' || origin === 'mutate' || origin === 'direct')) {
+    const { fuzzer, events } = watchRuns(h, h.configure(['tdp-unsync-lock'], []), { seed: 1, runs: 4000, ...opts }, (_s, r, origin) => {
+      if (origin === 'reschedule' || origin === 'mutate' || origin === 'direct') {
         steps += r.steps;
         children++;
       }
-      return r;
-    };
-    const events: FuzzEvent[] = [];
-    fz = new Fuzzer(watching, h.configure(['tdp-unsync-lock'], []), { seed: 1, runs: 4000, ...opts }, (e) => events.push(e));
-    fz.run();
-    const corpus = fz.corpusStats();
+    });
+    const corpus = fuzzer.corpusStats();
     const mean = corpus.reduce((a, e) => a + e.steps, 0) / corpus.length;
     return { ratio: steps / children / mean, events };
   };
