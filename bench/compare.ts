@@ -19,7 +19,7 @@ import { type Race, type Trial, median, raceTrials, toolOptions, trialWithOption
 import { type MedianRatio, describeRatio, medianRatio } from './median-ratio';
 
 /** The engine options a variant may set: the ones that change the search, none that change where output goes. */
-export const VARIANT_KEYS = ['inputShares', 'schedulePrior', 'adaptSchedules', 'extendTries', 'extendShare', 'extendNew', 'switchRarity', 'strategy', 'feedback', 'powerSchedule', 'reduceInputs', 'unfavoredWeight', 'startInputs', 'atomicityFeatures', 'costExponent', 'alikeRetries'] as const;
+export const VARIANT_KEYS = ['inputShares', 'schedulePrior', 'adaptSchedules', 'extendTries', 'extendShare', 'extendNew', 'switchRarity', 'strategy', 'feedback', 'powerSchedule', 'reduceInputs', 'unfavoredWeight', 'startInputs', 'atomicityFeatures', 'costExponent', 'alikeRetries', 'skipSerialRepeats'] as const;
 type VariantKey = (typeof VARIANT_KEYS)[number];
 
 export interface Variant {
@@ -77,7 +77,7 @@ export function parseVariant(text: string): Variant {
     } else if (k === 'powerSchedule') {
       if (!(POWER_SCHEDULES as readonly unknown[]).includes(value)) throw new InvalidArgumentError(`powerSchedule: expected one of ${POWER_SCHEDULES.join(', ')}`);
       opts[k] = value as PowerSchedule;
-    } else if (k === 'adaptSchedules' || k === 'feedback' || k === 'reduceInputs' || k === 'atomicityFeatures') {
+    } else if (k === 'adaptSchedules' || k === 'feedback' || k === 'reduceInputs' || k === 'atomicityFeatures' || k === 'skipSerialRepeats') {
       if (typeof value !== 'boolean') throw new InvalidArgumentError(`${k}: expected true or false`);
       opts[k] = value;
     } else {

@@ -229,6 +229,18 @@ export interface FuzzOptions {
    * times moved within noise (2 x 101 seeds), as a ~3% saving must.
    */
   alikeRetries: number;
+  /**
+   * Also make again (within alikeRetries) a generated input, mutation or
+   * new schedule whose configuration and programs an earlier run of this
+   * fuzzer ran without a single scheduling decision or model choice: such
+   * a run is the same whatever the schedule and choice bytes, so the input
+   * would repeat it (a lone thread's program, or every program empty).
+   * Adopted in session 17 (bench/README.md): 17-19% of generated inputs
+   * on apicv, mmio-gen and memslot-rmaps repeated such a run (none on
+   * unsync and tdp-roots, whose runs always decide); the baselines, which
+   * run the same program generator, keep drawing them.
+   */
+  skipSerialRepeats: boolean;
 }
 
 export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
@@ -260,6 +272,7 @@ export const DEFAULT_FUZZ_OPTIONS: FuzzOptions = {
   startInputs: 32,
   costExponent: 0,
   alikeRetries: 8,
+  skipSerialRepeats: true,
 };
 
 export interface FoundCrash {
@@ -318,6 +331,19 @@ export interface FuzzSummary {
   readonly seconds: number;
   readonly crashes: readonly FoundCrash[];
   readonly corpus: number;
+}
+
+/** How many schedule-independent program sets a run remembers (skipSerialRepeats): a bound on memory, far above what the harnesses make. */
+const MAX_SERIAL_RUNS = 1 << 16;
+
+/** A scenario's configuration and programs as a string: what a run without decisions or choices depends on. */
+function programsKey(s: Scenario): string {
+  let k = `${s.config}`;
+  for (const p of s.programs) {
+    k += '/';
+    for (const op of p) k += `${op.kind}:${op.args.join(',')};`;
+  }
+  return k;
 }
 
 /** One fuzz run of one harness and switch configuration. */
@@ -379,6 +405,8 @@ export class Fuzzer {
   private newExtensionsRun = 0;
   /** Mutations and new schedules made again because they would have run as their parent did (alikeRetries). */
   private alikeSkipped = 0;
+  /** Configurations and programs (programsKey) whose run made no scheduling decision and asked no choice (skipSerialRepeats). */
+  private readonly serialRuns = new Set<string>();
   /** The last payload runsAsParent decoded, for runOne to reuse. */
   private decodedLast: { bytes: Uint8Array; s: Scenario } | null = null;
   /** Runs log their conflicts, and entries keep a DirectPlan (bytes with feedback, and a share for conflict-directed schedules). */
@@ -521,7 +549,7 @@ export class Fuzzer {
       if (kind !== 'mutate') arm = this.nextArm();
       const make = () => (arm >= 0 ? this.mutator.reschedule(parent.payload, parent.span, this.arms.arms[arm]!) : this.mutator.mutate(parent.payload, other, parent.span));
       let m = make();
-      for (let r = 0; r < this.opts.alikeRetries && this.runsAsParent(parent, m.bytes); r++) {
+      for (let r = 0; r < this.opts.alikeRetries && (this.runsAsParent(parent, m.bytes) || this.serialRepeat(m.bytes)); r++) {
         this.alikeSkipped++;
         m = make();
       }
@@ -532,6 +560,12 @@ export class Fuzzer {
     } else {
       arm = this.nextArm();
       payload = this.mutator.generate(this.span(), this.arms.arms[arm]!);
+      if (this.opts.feedback) {
+        for (let r = 0; r < this.opts.alikeRetries && this.serialRepeat(payload); r++) {
+          this.alikeSkipped++;
+          payload = this.mutator.generate(this.span(), this.arms.arms[arm]!);
+        }
+      }
       this.lastMutation = this.opts.feedback ? `generated input (${this.describeArm(arm)})` : 'random input';
       this.lastOrigin = 'generate';
     }
@@ -572,6 +606,9 @@ export class Fuzzer {
     }
     this.execs++;
     this.observeSpan(outcome);
+    if (this.opts.skipSerialRepeats && this.opts.feedback && outcome.decisionSteps.length === 0 && outcome.decisions.choices.length === 0 && this.serialRuns.size < MAX_SERIAL_RUNS) {
+      this.serialRuns.add(programsKey(s));
+    }
     // Computed once: the arms, the extensions and the crash store all use it.
     const signature = outcome.failure === null ? null : signatureOf(outcome.failure);
     if (arm >= 0) this.arms.record(arm, signature);
@@ -629,6 +666,22 @@ export class Fuzzer {
   /** How many mutations and new schedules were made again because they would have run as their parent did (alikeRetries). */
   get alikeSkips(): number {
     return this.alikeSkipped;
+  }
+
+  /**
+   * True when `bytes` decode to a configuration and programs that an
+   * earlier run ran without any decision or choice (skipSerialRepeats).
+   * Keeps the decoded scenario for runOne.
+   */
+  private serialRepeat(bytes: Uint8Array): boolean {
+    if (!this.opts.skipSerialRepeats || this.serialRuns.size === 0) return false;
+    let s: Scenario;
+    if (this.decodedLast !== null && this.decodedLast.bytes === bytes) s = this.decodedLast.s;
+    else {
+      s = decode(this.harness, bytes);
+      this.decodedLast = { bytes, s };
+    }
+    return this.serialRuns.has(programsKey(s));
   }
 
   private runsAsParent(parent: Entry, bytes: Uint8Array): boolean {

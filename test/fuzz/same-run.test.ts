@@ -13,7 +13,8 @@ import type { Scenario } from '../../src/fuzz/scenario';
 import { scenarioSource } from '../../src/fuzz/scenario';
 import { UNKNOWN_USE, decisionUse, runsAlike } from '../../src/fuzz/same-run';
 import type { ScheduleArm } from '../../src/fuzz/schedule-arms';
-import { FeatureMap, signatureOf } from '../../src/runtime';
+import { FeatureMap, type Outcome, signatureOf } from '../../src/runtime';
+import type { Harness } from '../../src/fuzz/harness';
 import { encodePreemptions } from '../../src/strategies';
 
 const base: Scenario = {
@@ -63,17 +64,22 @@ test('runsAlike: an unknown run reads every byte', (t) => {
 
 const SPAN = { lo: 0, hi: 300 };
 
+/** Runs scenarios of `h` (every switch on) with features; each run's outcome and a key of all it did: steps, decisions, failure, features. */
+function runner(h: Harness): (s: Scenario) => { o: Outcome; key: string } {
+  const cfg = h.configure([], []);
+  const fm = new FeatureMap();
+  return (s) => {
+    fm.clear();
+    const o = h.execute(s, cfg, scenarioSource(s), { features: fm });
+    const hits = [...fm.touched()].sort((a, b) => a - b).map((sl) => `${sl}:${fm.hits[sl]}`).join(',');
+    return { o, key: JSON.stringify([o.steps, o.decisions, o.decisionSteps, o.failure === null ? null : signatureOf(o.failure), hits]) };
+  };
+}
+
 for (const h of HARNESSES) {
   test(`${h.name}: a child runsAlike says runs as its parent does run exactly as it did`, (t) => {
-    const cfg = h.configure([], []);
     const m = new Mutator(h, seedrandom.xor4096(`same-run:${h.name}`));
-    const fm = new FeatureMap();
-    const run = (s: Scenario) => {
-      fm.clear();
-      const o = h.execute(s, cfg, scenarioSource(s), { features: fm });
-      const hits = [...fm.touched()].sort((a, b) => a - b).map((sl) => `${sl}:${fm.hits[sl]}`).join(',');
-      return { o, key: JSON.stringify([o.steps, o.decisions, o.decisionSteps, o.failure === null ? null : signatureOf(o.failure), hits]) };
-    };
+    const run = runner(h);
     let alike = 0;
     let differ = 0;
     for (let i = 0; i < 60; i++) {
@@ -92,5 +98,28 @@ for (const h of HARNESSES) {
     t.is(differ, 0, `${differ} of ${alike} children said alike ran otherwise`);
     // Not vacuous: mutations that touch only unread bytes are common.
     t.true(alike >= 30, `${alike} of 600 children alike`);
+  });
+}
+
+for (const h of HARNESSES) {
+  test(`${h.name}: programs whose run made no decision and asked no choice run the same under any schedule and choices (the engine's skipSerialRepeats)`, (t) => {
+    const m = new Mutator(h, seedrandom.xor4096(`serial:${h.name}`));
+    const run = runner(h);
+    let serial = 0;
+    let differ = 0;
+    for (let i = 0; i < 300 && serial < 40; i++) {
+      const bytes = m.generate(SPAN, { shape: 'preemptions' });
+      const p = run(decode(h, bytes));
+      if (p.o.decisionSteps.length > 0 || p.o.decisions.choices.length > 0) continue;
+      serial++;
+      for (let k = 0; k < 6; k++) {
+        const arm: ScheduleArm = k % 3 === 0 ? { shape: 'pct' } : { shape: 'random-switches', rate: RANDOM_RATES[k % RANDOM_RATES.length]! };
+        if (run(decode(h, m.reschedule(bytes, SPAN, arm).bytes)).key !== p.key) differ++;
+      }
+    }
+    t.is(differ, 0, `${differ} of ${serial * 6} new schedules of serial runs ran otherwise`);
+    // No generated input of unsync or tdp-roots ran without a decision or choice here (nor in the engine's runs measured in session 17).
+    if (h.name === 'unsync' || h.name === 'tdp-roots') t.is(serial, 0, 'no serial runs: the engine never skips an input there');
+    else t.true(serial >= 5, `${serial} serial runs among the generated inputs`);
   });
 }
