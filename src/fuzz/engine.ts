@@ -226,7 +226,8 @@ export interface FuzzOptions {
    * read changed) is made again before it runs anyway; 0: run every one.
    * Adopted in session 17 (bench/README.md): 32-37% of mutations repeated
    * an earlier execution of the run, 6-7% with 8 retries; the races' median
-   * times moved within noise (2 x 101 seeds), as a ~3% saving must.
+   * times moved within noise (samples of 101, 101 and 201 seeds; 000's Case 2
+   * leaned slower in each, 000 faster), as a ~3% saving must.
    */
   alikeRetries: number;
   /**
@@ -403,7 +404,7 @@ export class Fuzzer {
   /** Extensions of runs kept for new features (extendNew), run when no extension of a corrupt run waits; their own budget of extendShare. */
   private readonly pendingNew: { bytes: Uint8Array; how: string }[] = [];
   private newExtensionsRun = 0;
-  /** Mutations and new schedules made again because they would have run as their parent did (alikeRetries). */
+  /** Inputs (mutations, new schedules, generated inputs) made again because they would have repeated a run: their parent's (alikeRetries) or a serial one (skipSerialRepeats). */
   private alikeSkipped = 0;
   /** Configurations and programs (programsKey) whose run made no scheduling decision and asked no choice (skipSerialRepeats). */
   private readonly serialRuns = new Set<string>();
@@ -663,7 +664,7 @@ export class Fuzzer {
    * True when `bytes` would run exactly as `parent`'s input ran (runsAlike).
    * Keeps the decoded scenario for runOne, which runs the bytes next.
    */
-  /** How many mutations and new schedules were made again because they would have run as their parent did (alikeRetries). */
+  /** How many inputs (mutations, new schedules, generated inputs) were made again because they would have repeated a run: their parent's (alikeRetries) or a serial one (skipSerialRepeats). */
   get alikeSkips(): number {
     return this.alikeSkipped;
   }
