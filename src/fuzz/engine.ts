@@ -408,7 +408,7 @@ export class Fuzzer {
   private alikeSkipped = 0;
   /** Configurations and programs (programsKey) whose run made no scheduling decision and asked no choice (skipSerialRepeats). */
   private readonly serialRuns = new Set<string>();
-  /** The last payload runsAsParent decoded, for runOne to reuse. */
+  /** The last payload runsAsParent or serialRepeat decoded, for runOne to reuse. */
   private decodedLast: { bytes: Uint8Array; s: Scenario } | null = null;
   /** Runs log their conflicts, and entries keep a DirectPlan (bytes with feedback, and a share for conflict-directed schedules). */
   private readonly directing: boolean;
