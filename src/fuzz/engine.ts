@@ -226,8 +226,8 @@ export interface FuzzOptions {
    * read changed) is made again before it runs anyway; 0: run every one.
    * Adopted in session 17 (bench/README.md): 32-37% of mutations repeated
    * an earlier execution of the run, 6-7% with 8 retries; the races' median
-   * times moved within noise (samples of 101, 101 and 201 seeds; 000's Case 2
-   * leaned slower in each, 000 faster), as a ~3% saving must.
+   * times moved within noise (samples of 101 to 301 seeds; 000's Case 2
+   * leaned slower in three and faster in a fourth), as a ~3% saving must.
    */
   alikeRetries: number;
   /**
