@@ -317,49 +317,44 @@ test('extendNew: runs kept for new features and not failing are extended too, wi
   t.deepEqual(recordRuns({ extendNew: 4 }, unsync).map((r) => r.s), some.map((r) => r.s), 'deterministic');
 });
 
-test('alikeRetries: mutations that would run exactly as their parent ran are made again (the default), so few mutations repeat an earlier execution', (t) => {
+/**
+ * Runs apicv (every switch on) and counts the executions of inputs from
+ * `origin`, and those whose key (`key`) an earlier execution had that
+ * `remember` kept: how many inputs of that origin repeat a run.
+ */
+function repeatsOf(opts: Partial<FuzzOptions>, origin: InputOrigin, key: (s: Scenario, out: Outcome) => string, remember: (out: Outcome) => boolean): { n: number; repeats: number; skips: number } {
   const h = findHarness('apicv')!;
+  const kept = new Set<string>();
+  let n = 0;
+  let repeats = 0;
+  const { fuzzer } = watchRuns(h, h.configure([], []), { runs: 3000, ...opts }, (s, out, o) => {
+    const k = key(s, out);
+    if (o === origin) {
+      n++;
+      if (kept.has(k)) repeats++;
+    }
+    if (remember(out)) kept.add(k);
+  });
+  return { n, repeats, skips: fuzzer.alikeSkips };
+}
+
+test('alikeRetries: mutations that would run exactly as their parent ran are made again (the default), so few mutations repeat an earlier execution', (t) => {
   /** Mutations run, and those whose execution (programs, decisions, choices) repeats an earlier one of the run. */
-  const dupMutations = (opts: Partial<FuzzOptions>) => {
-    const seen = new Set<string>();
-    let n = 0;
-    let dup = 0;
-    const { fuzzer } = watchRuns(h, h.configure([], []), { seed: 3, runs: 3000, ...opts }, (s, out, origin) => {
-      const key = JSON.stringify([s.config, s.programs, out.decisions.schedule, out.decisions.choices]);
-      if (origin === 'mutate') {
-        n++;
-        if (seen.has(key)) dup++;
-      }
-      seen.add(key);
-    });
-    return { n, dup, skips: fuzzer.alikeSkips };
-  };
+  const dupMutations = (opts: Partial<FuzzOptions>) =>
+    repeatsOf({ seed: 3, ...opts }, 'mutate', (s, out) => JSON.stringify([s.config, s.programs, out.decisions.schedule, out.decisions.choices]), () => true);
   const off = dupMutations({ alikeRetries: 0 });
   const on = dupMutations({});
   t.is(off.skips, 0);
   t.true(on.skips > 0.1 * on.n, `${on.skips} mutations made again for ${on.n} run`);
   // Measured (session 17): about a third of mutations repeat an execution without retries, 6-7% with them.
-  t.true(off.dup > 0.2 * off.n, `without retries: ${off.dup} of ${off.n} mutations repeat an execution`);
-  t.true(on.dup < 0.5 * (off.dup / off.n) * on.n, `with retries: ${on.dup} of ${on.n}; without: ${off.dup} of ${off.n}`);
+  t.true(off.repeats > 0.2 * off.n, `without retries: ${off.repeats} of ${off.n} mutations repeat an execution`);
+  t.true(on.repeats < 0.5 * (off.repeats / off.n) * on.n, `with retries: ${on.repeats} of ${on.n}; without: ${off.repeats} of ${off.n}`);
 });
 
 test('skipSerialRepeats: an input whose programs already ran without any decision or choice is made again (the default), since it would repeat that run', (t) => {
-  const h = findHarness('apicv')!;
   /** Generated inputs run, and those whose configuration and programs an earlier run ran without a decision or choice. */
-  const serialRepeats = (opts: Partial<FuzzOptions>) => {
-    const serial = new Set<string>();
-    let n = 0;
-    let repeats = 0;
-    watchRuns(h, h.configure([], []), { seed: 5, runs: 3000, ...opts }, (s, out, origin) => {
-      const key = JSON.stringify([s.config, s.programs]);
-      if (origin === 'generate') {
-        n++;
-        if (serial.has(key)) repeats++;
-      }
-      if (out.decisionSteps.length === 0 && out.decisions.choices.length === 0) serial.add(key);
-    });
-    return { n, repeats };
-  };
+  const serialRepeats = (opts: Partial<FuzzOptions>) =>
+    repeatsOf({ seed: 5, ...opts }, 'generate', (s) => JSON.stringify([s.config, s.programs]), (out) => out.decisionSteps.length === 0 && out.decisions.choices.length === 0);
   const off = serialRepeats({ skipSerialRepeats: false });
   const on = serialRepeats({});
   // Measured (session 17): 17-19% of generated inputs on apicv, mmio-gen and memslot-rmaps repeat a serial run; none with the check.
