@@ -66,9 +66,9 @@ export class GlobalCoverage {
 }
 
 /**
- * Where the corpus keeps its entries' slot lists: views into large shared
- * chunks rather than a typed array, with a backing store of its own, per
- * entry. While the corpus grows fastest nearly every execution adds an
+ * Where the corpus keeps its entries' slot lists and conflict-directed
+ * plans: views into large shared chunks rather than a typed array, with a
+ * backing store of its own, per entry. While the corpus grows fastest nearly every execution adds an
  * entry, and the copy with its own buffer was 1-2% of an execution
  * (bench/README.md, session 15). A list replaced later (an entry reduced)
  * leaves its space unused; the chunk lives as long as any view of it.
@@ -81,13 +81,18 @@ export class SlotArena {
 
   /** A copy of `src` in the arena. */
   copy(src: Uint32Array): Uint32Array {
-    const n = src.length;
+    const v = this.alloc(src.length);
+    v.set(src);
+    return v;
+  }
+
+  /** `n` zeroed words of the arena, to fill (a conflict-directed plan: directPlanOf). */
+  alloc(n: number): Uint32Array {
     if (this.used + n > this.chunk.length) {
       this.chunk = new Uint32Array(Math.max(this.chunkSize, n));
       this.used = 0;
     }
     const v = this.chunk.subarray(this.used, this.used + n);
-    v.set(src);
     this.used += n;
     return v;
   }

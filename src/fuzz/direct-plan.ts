@@ -15,6 +15,7 @@
  * (bench/README.md).
  */
 import type { Outcome } from '../runtime/execution';
+import type { SlotArena } from './coverage';
 
 export interface DirectPlan {
   /**
@@ -23,69 +24,58 @@ export interface DirectPlan {
    * pairs (step, thread), only where the run's pick was not the thread that
    * ran the step before, or that step yielded.
    */
-  readonly prefix: Int32Array;
+  readonly prefix: Uint32Array;
   /** Conflicts as (sa, A, sb, B) quadruples, only those that end where the threads compete (from the first decision on). */
-  readonly conflicts: Int32Array;
-}
-
-/**
- * A run's plan, built the first time it is asked for: a corpus entry keeps
- * one of these and most entries are never the parent of a conflict-directed
- * schedule, while building every new entry's plan was 1-2% of an execution
- * while the corpus grows fastest (bench/README.md, session 15). Until then
- * it holds the run's own arrays by reference (no copy).
- */
-export class LazyDirectPlan {
-  private built: DirectPlan | null = null;
-  /** The run's arrays the plan is made from, dropped once it is made. */
-  private run: PlanInput | null;
-
-  constructor(o: PlanInput) {
-    this.run = { decisionSteps: o.decisionSteps, conflicts: o.conflicts, decisions: o.decisions, decisionFrom: o.decisionFrom };
-  }
-
-  /** The plan (made once). */
-  get(): DirectPlan {
-    if (this.built === null) {
-      this.built = buildPlan(this.run!);
-      this.run = null;
-    }
-    return this.built;
-  }
+  readonly conflicts: Uint32Array;
 }
 
 /** What a plan is made of: a run's picks, their steps and predecessors, and its conflicts. */
 type PlanInput = Pick<Outcome, 'decisionSteps' | 'conflicts' | 'decisions' | 'decisionFrom'>;
 
-/** A run's lazy plan; null when it logged no conflict among competing threads (it has no plan). */
-export function lazyPlanOf(o: Outcome): LazyDirectPlan | null {
+/** A pick the thread-keeping source would not make by itself: a switch, or the thread that ran before yielded (decisionFrom's 0x100 bit). */
+function recorded(from: number, pick: number): boolean {
+  return from < 0 || from >= 0x100 || from !== pick;
+}
+
+/**
+ * The plan of a run; null when it logged no conflict among competing
+ * threads. Built when the entry is kept, into `arena` when given: one
+ * shared chunk holds the plans of many entries, so an entry keeps two small
+ * views instead of its run's decision and conflict arrays. Session 18
+ * measured those arrays (about 100 decisions, three numbers each, and the
+ * conflict log: 4.4 KB an entry on apicv) as what made mmufuzz's young
+ * collections 2.4x the baselines' while the corpus grows fastest
+ * (bench/README.md); the lazy plan of session 15 kept them alive to save
+ * the build, which now costs one pass over them.
+ */
+export function directPlanOf(o: PlanInput, arena: SlotArena | null = null): DirectPlan | null {
   const steps = o.decisionSteps;
   if (steps.length === 0) return null;
   const first = steps[0]!;
-  for (let i = 0; i + 3 < o.conflicts.length; i += 4) if (o.conflicts[i + 2]! >= first) return new LazyDirectPlan(o);
-  return null;
-}
-
-/** The plan of a run that has one (lazyPlanOf is not null). */
-function buildPlan(o: PlanInput): DirectPlan {
-  const steps = o.decisionSteps;
-  const first = steps[0]!;
-  const c: number[] = [];
-  for (let i = 0; i + 3 < o.conflicts.length; i += 4) {
-    if (o.conflicts[i + 2]! >= first) c.push(o.conflicts[i]!, o.conflicts[i + 1]!, o.conflicts[i + 2]!, o.conflicts[i + 3]!);
-  }
+  const cs = o.conflicts;
+  let nc = 0;
+  for (let i = 0; i + 3 < cs.length; i += 4) if (cs[i + 2]! >= first) nc += 4;
+  if (nc === 0) return null;
   const picks = o.decisions.schedule;
+  // decisionFrom has an entry per pick whenever the run logged conflicts.
   const from = o.decisionFrom;
-  const p: number[] = [];
+  let np = 0;
+  for (let i = 0; i < picks.length; i++) if (recorded(from[i]!, picks[i]!)) np += 2;
+  const buf = arena === null ? new Uint32Array(np + nc) : arena.alloc(np + nc);
+  let k = 0;
   for (let i = 0; i < picks.length; i++) {
-    // decisionFrom has an entry per pick whenever the run logged conflicts.
-    const f = from[i]!;
-    if (f < 0 || f >= 0x100 || f !== picks[i]) p.push(steps[i]!, picks[i]!);
+    if (recorded(from[i]!, picks[i]!)) {
+      buf[k++] = steps[i]!;
+      buf[k++] = picks[i]!;
+    }
   }
-  return { prefix: Int32Array.from(p), conflicts: Int32Array.from(c) };
-}
-
-/** The plan of a run; null when it logged no conflict among competing threads. */
-export function directPlanOf(o: Outcome): DirectPlan | null {
-  return lazyPlanOf(o)?.get() ?? null;
+  for (let i = 0; i + 3 < cs.length; i += 4) {
+    if (cs[i + 2]! >= first) {
+      buf[k++] = cs[i]!;
+      buf[k++] = cs[i + 1]!;
+      buf[k++] = cs[i + 2]!;
+      buf[k++] = cs[i + 3]!;
+    }
+  }
+  return { prefix: buf.subarray(0, np), conflicts: buf.subarray(np) };
 }

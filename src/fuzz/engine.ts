@@ -17,7 +17,7 @@ import { type CrashSidecar, CrashStore } from './crash-store';
 import { BUCKETS, GlobalCoverage, SlotArena } from './coverage';
 import { type Harness, type HarnessConfig, describeProgram } from './harness';
 import { type DecisionSpan, Mutator, RANDOM_RATES } from './mutate';
-import { type LazyDirectPlan, lazyPlanOf } from './direct-plan';
+import { type DirectPlan, directPlanOf } from './direct-plan';
 import { type Scenario, scenarioSource } from './scenario';
 import { type DecisionUse, UNKNOWN_USE, decisionUse, runsAlike } from './same-run';
 import { ScheduleArms } from './schedule-arms';
@@ -307,8 +307,8 @@ interface Entry {
   /** Where its run made real scheduling decisions. */
   span: DecisionSpan;
   slots: Uint32Array;
-  /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged), built when first used. */
-  plan: LazyDirectPlan | null;
+  /** Its run's conflicts and picks, for conflict-directed schedules (null: none logged), in the arena. */
+  plan: DirectPlan | null;
   /** What its run read of its decision bytes (runsAlike). */
   use: DecisionUse;
   /** Its payload decoded, when first needed (runsAlike). */
@@ -337,14 +337,33 @@ export interface FuzzSummary {
 /** How many schedule-independent program sets a run remembers (skipSerialRepeats): a bound on memory, far above what the harnesses make. */
 const MAX_SERIAL_RUNS = 1 << 16;
 
-/** A scenario's configuration and programs as a string: what a run without decisions or choices depends on. */
+/**
+ * A scenario's configuration and programs as a string: what a run without
+ * decisions or choices depends on. One character per number (the count of
+ * each program, each operation's kind, argument count and arguments; a
+ * number above 0xfffe takes three), so that different programs never share
+ * a key. Built flat from char codes: the template-string version was a
+ * cons-string tree per key, and the serial-run set keeps thousands of keys
+ * (about half of skipSerialRepeats' cost and a tenth of what a corpus
+ * entry kept alive on apicv, session 18).
+ */
+const keyCodes: number[] = [];
+function pushKeyCode(v: number): void {
+  if (v >= 0 && v <= 0xfffe) keyCodes.push(v);
+  else keyCodes.push(0xffff, (v >>> 16) & 0xffff, v & 0xffff);
+}
 function programsKey(s: Scenario): string {
-  let k = `${s.config}`;
+  keyCodes.length = 0;
+  pushKeyCode(s.config);
   for (const p of s.programs) {
-    k += '/';
-    for (const op of p) k += `${op.kind}:${op.args.join(',')};`;
+    pushKeyCode(p.length);
+    for (const op of p) {
+      pushKeyCode(op.kind);
+      pushKeyCode(op.args.length);
+      for (const a of op.args) pushKeyCode(a);
+    }
   }
-  return k;
+  return String.fromCharCode.apply(null, keyCodes);
 }
 
 /** One fuzz run of one harness and switch configuration. */
@@ -539,7 +558,7 @@ export class Fuzzer {
       this.lastMutation = ext.how;
       this.lastOrigin = 'extend';
     } else if (planned !== null) {
-      const m = this.mutator.direct(planned.payload, planned.plan!.get());
+      const m = this.mutator.direct(planned.payload, planned.plan!);
       payload = m.bytes;
       this.lastMutation = m.how;
       this.lastOrigin = 'direct';
@@ -629,7 +648,7 @@ export class Fuzzer {
     if (fresh > 0 && (keep || this.opts.feedback)) {
       const slots = GlobalCoverage.hitSlots(this.fm, this.arena);
       for (const sl of slots) this.slotFreq[sl]!++;
-      this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome), this.directing ? lazyPlanOf(outcome) : null, decisionUse(outcome.decisionSteps, outcome.decisions.choices));
+      this.addEntry(payload, outcome.steps, slots, this.spanOf(outcome), this.directing ? directPlanOf(outcome, this.arena) : null, decisionUse(outcome.decisionSteps, outcome.decisions.choices));
       if (outcome.failure === null && this.opts.extendNew > 0) this.queueExtensions(payload, 'new features', this.opts.extendNew, this.pendingNew, this.newExtensionsRun);
       // The store names inputs by hash only to write them; an in-memory run (no directory) skips it.
       if (keep && this.store.dirs.length > 0) this.store.add(payload);
@@ -790,7 +809,7 @@ export class Fuzzer {
     };
   }
 
-  private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, plan: LazyDirectPlan | null, use: DecisionUse): void {
+  private addEntry(payload: Uint8Array, steps: number, slots: Uint32Array, span: DecisionSpan, plan: DirectPlan | null, use: DecisionUse): void {
     const novel = this.opts.reduceInputs ? Uint32Array.from(this.novelSlots) : NO_SLOTS;
     const novelBuckets = this.opts.reduceInputs ? Uint8Array.from(novel, (sl) => BUCKETS[this.fm.hits[sl]!]!) : NO_BUCKETS;
     const e: Entry = {
@@ -835,7 +854,7 @@ export class Fuzzer {
     for (const sl of slots) this.slotFreq[sl]!++;
     this.corpusBytes += payload.length - e.payload.length;
     this.corpusSteps += outcome.steps - e.steps;
-    const plan = this.directing ? lazyPlanOf(outcome) : null;
+    const plan = this.directing ? directPlanOf(outcome, this.arena) : null;
     this.planned += (plan !== null ? 1 : 0) - (e.plan !== null ? 1 : 0);
     e.payload = payload;
     e.scenario = null;

@@ -8,7 +8,8 @@ import test from 'ava';
 import seedrandom from 'seedrandom';
 import { findHarness } from '../../harnesses';
 import { decode, encode } from '../../src/fuzz/codec';
-import { directPlanOf, lazyPlanOf } from '../../src/fuzz/direct-plan';
+import { directPlanOf } from '../../src/fuzz/direct-plan';
+import { SlotArena } from '../../src/fuzz/coverage';
 import { DEFAULT_DIRECT_SHARE, INPUT_KINDS, INPUT_SHARES, Fuzzer, sharesWithDirect } from '../../src/fuzz/engine';
 import { Mutator } from '../../src/fuzz/mutate';
 import { scenarioSource } from '../../src/fuzz/scenario';
@@ -157,15 +158,17 @@ test('a directed child of a crash-free input encodes canonically', (t) => {
   }
 });
 
-test('a lazy plan is the run\'s plan, made once; a run without one has none either way', (t) => {
-  for (const { o } of PARENTS.slice(0, 20)) {
-    const lazy = lazyPlanOf(o)!;
-    const plan = lazy.get();
-    t.deepEqual(plan, directPlanOf(o));
-    t.is(lazy.get(), plan, 'made once');
+test('a plan built into an arena is the run\'s plan on its own; a run without one has none either way', (t) => {
+  const arena = new SlotArena(64);
+  const plans = PARENTS.slice(0, 20).map(({ o }) => ({ o, inArena: directPlanOf(o, arena)! }));
+  // Checked after all were built: a later plan in the same chunk does not overwrite an earlier one.
+  for (const { o, inArena } of plans) {
+    const alone = directPlanOf(o)!;
+    t.deepEqual(Array.from(inArena.prefix), Array.from(alone.prefix));
+    t.deepEqual(Array.from(inArena.conflicts), Array.from(alone.conflicts));
   }
   const serial = decode(h, new Uint8Array(0));
   const o = h.execute(serial, cfg, scenarioSource(serial), { features: new FeatureMap(), conflictLog: true });
-  t.is(lazyPlanOf(o), null);
+  t.is(directPlanOf(o, arena), null);
   t.is(directPlanOf(o), null);
 });

@@ -270,7 +270,7 @@ test('a conflict-directed schedule is explicit preemptions even when its parent 
   const m = new Mutator(h, seedrandom.xor4096('direct-pct'));
   const parent = m.generate({ lo: 0, hi: 100 }, { shape: 'pct' });
   t.true(decode(h, parent).pct);
-  const d = decode(h, m.direct(parent, { prefix: Int32Array.of(3, 1), conflicts: Int32Array.of(5, 0, 6, 1) }).bytes);
+  const d = decode(h, m.direct(parent, { prefix: Uint32Array.of(3, 1), conflicts: Uint32Array.of(5, 0, 6, 1) }).bytes);
   t.false(d.pct);
   t.is(d.walkRate, 0);
 });
