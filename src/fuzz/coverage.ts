@@ -68,8 +68,9 @@ export class GlobalCoverage {
 /**
  * Where the corpus keeps its entries' slot lists and conflict-directed
  * plans: views into large shared chunks rather than a typed array, with a
- * backing store of its own, per entry. While the corpus grows fastest nearly every execution adds an
- * entry, and the copy with its own buffer was 1-2% of an execution
+ * backing store of its own, per entry. While the corpus grows fastest
+ * nearly every execution adds an entry, and the copy with its own buffer
+ * was 1-2% of an execution
  * (bench/README.md, session 15). A list replaced later (an entry reduced)
  * leaves its space unused; the chunk lives as long as any view of it.
  */
